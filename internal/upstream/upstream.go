@@ -1,0 +1,143 @@
+// Package upstream reads the identity and signing providers pollhook watches.
+//
+// Each provider family has one small client (FortID, Marksign) behind the
+// provider-neutral Poller interface: a Session goes in, a Result comes out
+// that tells the polling engine exactly what to do next: keep polling, stop
+// with an outcome, back off after a transient failure, or alert the operator
+// about credentials.
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Provider names a provider family. The values are the ones stored in the
+// sessions table's provider column.
+type Provider string
+
+const (
+	// ProviderFortID is the FortID Verifier Service.
+	ProviderFortID Provider = "fortid"
+	// ProviderMarksign is the Marksign gateway (Smart-ID and Mobile-ID).
+	ProviderMarksign Provider = "marksign"
+)
+
+// Flow names one status endpoint of a provider. The values are the ones
+// stored in the sessions table's flow column.
+type Flow string
+
+const (
+	// FlowFortIDVerification is FortID's verification session status.
+	FlowFortIDVerification Flow = "verification"
+	// FlowSmartIDIdentification is Marksign's Smart-ID identification status.
+	FlowSmartIDIdentification Flow = "smartid_identification"
+	// FlowSmartIDSigning is Marksign's Smart-ID signing status.
+	FlowSmartIDSigning Flow = "smartid_signing"
+	// FlowSmartIDHashSigning is Marksign's Smart-ID hash signing status.
+	FlowSmartIDHashSigning Flow = "smartid_hash_signing"
+	// FlowMobileIDIdentification is Marksign's Mobile-ID identification status.
+	FlowMobileIDIdentification Flow = "mobileid_identification"
+	// FlowMobileIDSigning is Marksign's Mobile-ID signing status.
+	FlowMobileIDSigning Flow = "mobileid_signing"
+	// FlowMobileIDHashSigning is Marksign's Mobile-ID hash signing status.
+	FlowMobileIDHashSigning Flow = "mobileid_hash_signing"
+)
+
+// State is the normalized state of a session after one poll.
+type State string
+
+const (
+	// StateInProgress means the session has not ended: poll again later. A
+	// transient failure (see Result.Transient) also reports StateInProgress.
+	StateInProgress State = "in_progress"
+	// StateSucceeded means the user completed the session: the outcome holds
+	// the identification, signature or presented claims.
+	StateSucceeded State = "succeeded"
+	// StateFailed means the provider ended the session unsuccessfully for a
+	// reason other than the user's refusal (verification failed, user not
+	// found, document corrupted, account not qualified).
+	StateFailed State = "failed"
+	// StateRefused means the user refused or cancelled.
+	StateRefused State = "refused"
+	// StateExpired means the session timed out at the provider.
+	StateExpired State = "expired"
+	// StateNotFound means the provider does not know the session.
+	StateNotFound State = "not_found"
+	// StateRejected means the provider refused the request as malformed (bad
+	// parameters, an id that is not a UUID): polling again cannot help.
+	StateRejected State = "rejected"
+)
+
+// Terminal reports whether the state ends the session.
+func (s State) Terminal() bool { return s != StateInProgress && s != "" }
+
+// Session is what a poll needs to know about a tracked session. It carries
+// no credentials: the client looks the account up in its own configuration.
+type Session struct {
+	// ID is pollhook's session id (a UUID), used in logs only.
+	ID string
+	// Provider is the provider family.
+	Provider Provider
+	// Flow is the status endpoint to poll.
+	Flow Flow
+	// ExternalID is the provider's session id or token.
+	ExternalID string
+	// Account names the configured credentials to use ("default" if empty).
+	Account string
+	// Locale picks Marksign's path: "lt" (no prefix) or "en" (/en prefix).
+	Locale string
+	// RegisteredAt is when pollhook registered the session.
+	RegisteredAt time.Time
+	// ProviderTimeout is, for FortID, when the session has timed out at the
+	// latest as far as pollhook knows: RegisteredAt + session_timeout_secs
+	// (the provider's session started at or before registration). A 404
+	// after it means FortID removed an expired session (expired); before it,
+	// that the session never existed (not found). Zero if unknown.
+	ProviderTimeout time.Time
+}
+
+// Result is the normalized answer of one poll.
+type Result struct {
+	// State is the normalized state.
+	State State
+	// Transient is set when the poll failed in a way that may heal (5xx,
+	// timeout, connection error, malformed or oversized body). State is then
+	// StateInProgress and Err says what happened.
+	Transient bool
+	// CredentialsProblem is set when the provider refused the account's
+	// credentials (Marksign 40003/50003/50004, FortID 401/403). State is then
+	// StateInProgress: the engine backs off slowly and alerts the operator.
+	CredentialsProblem bool
+	// UnknownStatus holds a status value the client did not recognise; State
+	// is then StateInProgress. The engine records it and logs a warning.
+	UnknownStatus string
+	// HTTPStatus is the HTTP status of the answer, 0 if none arrived.
+	HTTPStatus int
+	// Answer is the provider's answer body as received, when it was valid
+	// JSON; nil otherwise.
+	Answer json.RawMessage
+	// Outcome is the normalized outcome for a terminal state: one of
+	// *Identification, *Signature, *Verification, or nil.
+	Outcome any
+	// ErrorCode is the provider's error code (Marksign error_code), 0 if none.
+	ErrorCode int
+	// Message is the provider's human message (Marksign message, FortID
+	// message or description), if any.
+	Message string
+	// RetryAfter is the provider's Retry-After, 0 if none.
+	RetryAfter time.Duration
+	// Err describes a transient or credentials failure. It never contains a
+	// credential.
+	Err error
+}
+
+// Poller polls one session's status once.
+type Poller interface {
+	// Poll asks the provider for the session's status once. An error is
+	// returned only for a misuse that no retry can fix (unknown flow, unknown
+	// account, an id the provider would refuse); every answer of the
+	// provider, including transport failures, is a Result.
+	Poll(ctx context.Context, s Session) (Result, error)
+}
