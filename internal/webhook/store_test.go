@@ -1,0 +1,548 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/testdb"
+)
+
+// fixture is a migrated schema with an insert-only River client on it.
+type fixture struct {
+	db    *testdb.DB
+	river *river.Client[pgx.Tx]
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	tdb := testdb.New(t)
+	client, err := river.NewClient(riverpgxv5.New(tdb.Pool), &river.Config{Schema: tdb.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{db: tdb, river: client}
+}
+
+func (f *fixture) subscriber(t *testing.T, name string) string {
+	t.Helper()
+	secret, err := CreateSubscriber(context.Background(), f.db.Pool, name, "https://hooks.example.com/"+name+"?token=abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// delivery inserts a delivery in state, created age ago.
+func (f *fixture) delivery(t *testing.T, subscriber string, state DeliveryState, age time.Duration) int64 {
+	t.Helper()
+	var id int64
+	err := f.db.Pool.QueryRow(context.Background(), `INSERT INTO deliveries (webhook_id, subscriber, event_type, payload, state, created_at)
+		VALUES ($1, $2, 'session.succeeded', '{"type": "session.succeeded", "data": {"n": 1}}', $3, now() - $4::bigint * interval '1 microsecond')
+		RETURNING id`, NewMessageID(), subscriber, state, age.Microseconds()).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (f *fixture) state(t *testing.T, id int64) DeliveryState {
+	t.Helper()
+	d, err := LoadDelivery(context.Background(), f.db.Pool, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.State
+}
+
+// jobRow is a delivery job as River stored it.
+type jobRow struct {
+	ID          int64
+	State       string
+	Queue       string
+	MaxAttempts int
+	Due         bool
+}
+
+func (f *fixture) jobs(t *testing.T, deliveryID int64) []jobRow {
+	t.Helper()
+	rows, err := f.db.Pool.Query(context.Background(), `SELECT id, state::text, queue, max_attempts, scheduled_at <= now()
+		FROM river_job WHERE kind = 'pollhook.deliver' AND (args->>'delivery_id')::bigint = $1 ORDER BY id`, deliveryID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[jobRow])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// inTx runs fn in a committed transaction.
+func (f *fixture) inTx(t *testing.T, fn func(tx pgx.Tx) error) error {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func TestCreateSubscriber(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.db.Pool
+
+	secret := f.subscriber(t, "app.prod-1_x")
+	if _, err := ParseSecret(secret); err != nil {
+		t.Errorf("CreateSubscriber secret: %v", err)
+	}
+	long := strings.Repeat("a", 63)
+	f.subscriber(t, long)
+	if _, err := CreateSubscriber(ctx, pool, "app.prod-1_x", "https://other.example.com/"); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate CreateSubscriber = %v, want ErrExists", err)
+	}
+	for _, name := range []string{"", "App", "-app", ".app", "a b", long + "a", "ä"} {
+		if _, err := CreateSubscriber(ctx, pool, name, "https://hooks.example.com/"); err == nil || !strings.Contains(err.Error(), "is invalid") {
+			t.Errorf("CreateSubscriber(%q) = %v, want a name error", name, err)
+		}
+	}
+	for _, url := range []string{"ftp://x.example.com/", "https://u:p@x.example.com/", "x.example.com", "https://"} {
+		if _, err := CreateSubscriber(ctx, pool, "ok", url); err == nil {
+			t.Errorf("CreateSubscriber with URL %q succeeded, want an error", url)
+		}
+	}
+
+	subs, err := ListSubscribers(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != 2 || subs[0].Name != long || subs[1].Name != "app.prod-1_x" {
+		t.Fatalf("ListSubscribers = %+v, want the two created, by name", subs)
+	}
+	s := subs[1]
+	if !s.Enabled || s.ActiveSecrets != 1 || s.URL != "https://hooks.example.com/app.prod-1_x?token=abc" || s.FailingSince != nil || s.CreatedAt.IsZero() {
+		t.Errorf("subscriber = %+v", s)
+	}
+}
+
+func TestLoadDelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	secret := f.subscriber(t, "app")
+	id := f.delivery(t, "app", StatePending, 0)
+
+	if _, err := LoadDelivery(ctx, f.db.Pool, id+1000); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LoadDelivery(missing) = %v, want ErrNotFound", err)
+	}
+	d, err := LoadDelivery(ctx, f.db.Pool, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != id || d.Subscriber != "app" || d.State != StatePending || d.EventType != string(event.TypeSucceeded) ||
+		!d.Enabled || d.URL != "https://hooks.example.com/app?token=abc" || d.Attempts != 0 || d.SessionID != nil ||
+		!strings.HasPrefix(d.WebhookID, "msg_") || d.DeliveredAt != nil || d.LastStatus != nil {
+		t.Errorf("LoadDelivery = %+v", d)
+	}
+	if !slices.Equal(d.Secrets, []string{secret}) {
+		t.Errorf("Secrets = %d of them, want the one secret", len(d.Secrets))
+	}
+	if got := string(d.Payload); got != `{"data": {"n": 1}, "type": "session.succeeded"}` {
+		t.Errorf("Payload = %s", got)
+	}
+
+	// After a rotation both sign, newest first; once the old expires, only
+	// the new.
+	newSecret, err := RotateSecret(ctx, f.db.Pool, "app", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = LoadDelivery(ctx, f.db.Pool, id); err != nil || !slices.Equal(d.Secrets, []string{newSecret, secret}) {
+		t.Errorf("after rotation: %d secrets, %v; want new then old", len(d.Secrets), err)
+	}
+	if _, err := f.db.Pool.Exec(ctx, `UPDATE subscriber_secrets SET expires_at = now() - interval '1 second' WHERE secret = $1`, secret); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = LoadDelivery(ctx, f.db.Pool, id); err != nil || !slices.Equal(d.Secrets, []string{newSecret}) {
+		t.Errorf("after expiry: %d secrets, %v; want only the new", len(d.Secrets), err)
+	}
+}
+
+func TestRecordAttempt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.db.Pool
+	f.subscriber(t, "app")
+	id := f.delivery(t, "app", StatePending, 0)
+	url := "https://hooks.example.com/app"
+
+	failingSince := func() *time.Time {
+		var ts *time.Time
+		if err := pool.QueryRow(ctx, `SELECT failing_since FROM subscribers WHERE name = 'app'`).Scan(&ts); err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	start := time.Now().Add(-time.Second).Truncate(time.Microsecond)
+
+	// A 500 with a body Postgres text cannot hold as is.
+	err := RecordAttempt(ctx, pool, id, 1, url, Attempt{StartedAt: start, Duration: 1500 * time.Microsecond, StatusCode: 500, ResponseBody: []byte("oops\x00\xffend")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := LoadDelivery(ctx, pool, id)
+	if d.Attempts != 1 || d.LastStatus == nil || *d.LastStatus != 500 || d.LastError == nil || *d.LastError != "HTTP 500" || d.State != StatePending {
+		t.Errorf("after a 500: %+v", d)
+	}
+	first := failingSince()
+	if first == nil {
+		t.Fatal("failing_since not set after a failure")
+	}
+
+	// A network error keeps the first failure time.
+	err = RecordAttempt(ctx, pool, id, 2, url, Attempt{StartedAt: start.Add(time.Millisecond), Err: errors.New("dial tcp: connection refused")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ = LoadDelivery(ctx, pool, id)
+	if d.Attempts != 2 || d.LastStatus != nil || d.LastError == nil || *d.LastError != "dial tcp: connection refused" {
+		t.Errorf("after a network error: %+v", d)
+	}
+	if again := failingSince(); again == nil || !again.Equal(*first) {
+		t.Errorf("failing_since = %v, want it kept at %v", again, first)
+	}
+
+	// Success.
+	err = RecordAttempt(ctx, pool, id, 3, url, Attempt{StartedAt: start.Add(2 * time.Millisecond), Duration: time.Millisecond, StatusCode: 204})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ = LoadDelivery(ctx, pool, id)
+	if d.Attempts != 3 || d.State != StateSucceeded || d.DeliveredAt == nil || d.LastError != nil || *d.LastStatus != 204 {
+		t.Errorf("after success: %+v", d)
+	}
+	if fs := failingSince(); fs != nil {
+		t.Errorf("failing_since = %v after success, want cleared", fs)
+	}
+
+	attempts, err := ListAttempts(ctx, pool, AttemptFilter{DeliveryID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attempts) != 3 {
+		t.Fatalf("ListAttempts = %d, want 3", len(attempts))
+	}
+	if a := attempts[0]; a.Attempt != 3 || a.StatusCode != 204 || a.Error != "" || a.URL != url || a.Subscriber != "app" || a.DeliveryID != id {
+		t.Errorf("newest attempt = %+v", a)
+	}
+	if a := attempts[2]; a.Attempt != 1 || a.StatusCode != 500 || a.Error != "HTTP 500" ||
+		a.ResponseBody != "oops\uFFFD\uFFFDend" || a.Duration != 1500*time.Microsecond || !a.AttemptedAt.Equal(start) {
+		t.Errorf("oldest attempt = %+v", a)
+	}
+	if got, _ := ListAttempts(ctx, pool, AttemptFilter{Subscriber: "app", Limit: 2}); len(got) != 2 || got[0].Attempt != 3 {
+		t.Errorf("ListAttempts(subscriber, limit 2) = %+v", got)
+	}
+	if got, _ := ListAttempts(ctx, pool, AttemptFilter{Subscriber: "other"}); len(got) != 0 {
+		t.Errorf("ListAttempts(other) = %d rows, want 0", len(got))
+	}
+
+	if err := RecordAttempt(ctx, pool, id+1000, 1, url, Attempt{StatusCode: 200}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RecordAttempt(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMarkFailedAndPaused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.subscriber(t, "app")
+	tests := []struct {
+		from DeliveryState
+		mark func(context.Context, DBTX, int64) error
+		want DeliveryState
+	}{
+		{StatePending, MarkFailed, StateFailed},
+		{StatePending, MarkPaused, StatePaused},
+		{StateSucceeded, MarkFailed, StateSucceeded},
+		{StateSucceeded, MarkPaused, StateSucceeded},
+		{StateFailed, MarkPaused, StateFailed},
+	}
+	for i, tt := range tests {
+		id := f.delivery(t, "app", tt.from, 0)
+		if err := tt.mark(ctx, f.db.Pool, id); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.state(t, id); got != tt.want {
+			t.Errorf("case %d: %s marked = %s, want %s", i, tt.from, got, tt.want)
+		}
+	}
+}
+
+func TestListDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.subscriber(t, "a")
+	f.subscriber(t, "b")
+	old := f.delivery(t, "a", StateFailed, 48*time.Hour)
+	failed := f.delivery(t, "a", StateFailed, time.Hour)
+	ok := f.delivery(t, "a", StateSucceeded, 0)
+	other := f.delivery(t, "b", StateFailed, 0)
+
+	ids := func(filter DeliveryFilter) []int64 {
+		t.Helper()
+		ds, err := ListDeliveries(ctx, f.db.Pool, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, d := range ds {
+			if d.Secrets != nil {
+				t.Errorf("ListDeliveries returned secrets")
+			}
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		filter DeliveryFilter
+		want   []int64
+	}{
+		{"all", DeliveryFilter{}, []int64{other, ok, failed, old}},
+		{"subscriber", DeliveryFilter{Subscriber: "a"}, []int64{ok, failed, old}},
+		{"state", DeliveryFilter{State: StateFailed}, []int64{other, failed, old}},
+		{"since", DeliveryFilter{Subscriber: "a", State: StateFailed, Since: time.Now().Add(-24 * time.Hour)}, []int64{failed}},
+		{"limit", DeliveryFilter{Limit: 1}, []int64{other}},
+	}
+	for _, tt := range tests {
+		if got := ids(tt.filter); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: ListDeliveries = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRotateSecret(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.db.Pool
+	first := f.subscriber(t, "app")
+
+	expiry := func(secret string) *time.Duration {
+		t.Helper()
+		var left *time.Duration
+		var secs *float64
+		if err := pool.QueryRow(ctx, `SELECT extract(epoch FROM expires_at - now())::float8 FROM subscriber_secrets WHERE secret = $1`, secret).Scan(&secs); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			t.Fatal(err)
+		}
+		if secs != nil {
+			d := time.Duration(*secs * float64(time.Second))
+			left = &d
+		} else {
+			d := time.Duration(-1)
+			left = &d // no expiry
+		}
+		return left
+	}
+	near := func(d *time.Duration, want time.Duration) bool {
+		return d != nil && *d > want-time.Minute && *d <= want
+	}
+
+	second, err := RotateSecret(ctx, pool, "app", time.Hour)
+	if err != nil || second == first {
+		t.Fatalf("RotateSecret = %v", err)
+	}
+	if e := expiry(first); !near(e, time.Hour) {
+		t.Errorf("old secret expires in %v, want about 1h", e)
+	}
+	if e := expiry(second); e == nil || *e != -1 {
+		t.Errorf("new secret expires in %v, want never", e)
+	}
+	// A rotation with a longer overlap does not extend an expiring secret;
+	// the default overlap is 24h.
+	third, err := RotateSecret(ctx, pool, "app", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := expiry(first); !near(e, time.Hour) {
+		t.Errorf("first secret expires in %v, want still about 1h", e)
+	}
+	if e := expiry(second); !near(e, DefaultRotationOverlap) {
+		t.Errorf("second secret expires in %v, want about 24h", e)
+	}
+	// Expired secrets are deleted by the next rotation.
+	if _, err := pool.Exec(ctx, `UPDATE subscriber_secrets SET expires_at = now() - interval '1 minute' WHERE secret = $1`, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateSecret(ctx, pool, "app", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if e := expiry(first); e != nil {
+		t.Errorf("expired secret still stored")
+	}
+	if e := expiry(third); !near(e, time.Hour) {
+		t.Errorf("third secret expires in %v, want about 1h", e)
+	}
+	subs, _ := ListSubscribers(ctx, pool)
+	if len(subs) != 1 || subs[0].ActiveSecrets != 3 {
+		t.Errorf("ListSubscribers = %+v, want 3 active secrets", subs)
+	}
+
+	if _, err := RotateSecret(ctx, pool, "missing", time.Hour); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RotateSecret(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSetEnabled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.db.Pool
+	f.subscriber(t, "app")
+	f.subscriber(t, "other")
+	paused1 := f.delivery(t, "app", StatePaused, time.Hour)
+	paused2 := f.delivery(t, "app", StatePaused, 0)
+	failed := f.delivery(t, "app", StateFailed, 0)
+	otherPaused := f.delivery(t, "other", StatePaused, 0)
+
+	// Inside a transaction that rolls back, nothing changes.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SetEnabled(ctx, tx, nil, "app", false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback(ctx)
+	if subs, _ := ListSubscribers(ctx, pool); !subs[0].Enabled {
+		t.Error("SetEnabled in a rolled back transaction disabled the subscriber")
+	}
+
+	if err := SetEnabled(ctx, pool, nil, "app", false, "receiver answered 410 Gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE subscribers SET failing_since = now() - interval '1 day'`); err != nil {
+		t.Fatal(err)
+	}
+	subs, _ := ListSubscribers(ctx, pool)
+	if s := subs[0]; s.Enabled || s.DisabledReason != "receiver answered 410 Gone" {
+		t.Errorf("after disabling: %+v", s)
+	}
+	if err := SetEnabled(ctx, pool, nil, "other", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if subs, _ := ListSubscribers(ctx, pool); subs[1].DisabledReason != "disabled by an operator" {
+		t.Errorf("default reason = %q", subs[1].DisabledReason)
+	}
+
+	if err := SetEnabled(ctx, pool, nil, "app", true, ""); err == nil {
+		t.Error("enabling without an inserter succeeded")
+	}
+	if err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	subs, _ = ListSubscribers(ctx, pool)
+	if s := subs[0]; !s.Enabled || s.DisabledReason != "" || s.FailingSince != nil {
+		t.Errorf("after enabling: %+v, want enabled with reason and failure clock cleared", s)
+	}
+	for _, id := range []int64{paused1, paused2} {
+		if got := f.state(t, id); got != StatePending {
+			t.Errorf("paused delivery %d is %s after enabling, want pending", id, got)
+		}
+		if jobs := f.jobs(t, id); len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != QueueDeliver || jobs[0].MaxAttempts != 8 {
+			t.Errorf("paused delivery %d jobs = %+v, want one available on %s with 8 attempts", id, jobs, QueueDeliver)
+		}
+	}
+	if got := f.state(t, failed); got != StateFailed || len(f.jobs(t, failed)) != 0 {
+		t.Errorf("failed delivery became %s with jobs %v; want it left alone", got, f.jobs(t, failed))
+	}
+	if got := f.state(t, otherPaused); got != StatePaused || len(f.jobs(t, otherPaused)) != 0 {
+		t.Errorf("another subscriber's paused delivery became %s", got)
+	}
+
+	if err := SetEnabled(ctx, pool, f.river, "missing", true, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetEnabled(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDisableIfFailing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	pool := f.db.Pool
+	f.subscriber(t, "app")
+	setFailing := func(sql string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `UPDATE subscribers SET failing_since = `+sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(period time.Duration, want bool) {
+		t.Helper()
+		got, err := DisableIfFailing(ctx, pool, "app", period)
+		if err != nil || got != want {
+			t.Errorf("DisableIfFailing(%s) = %t, %v; want %t", period, got, err, want)
+		}
+	}
+
+	check(0, false) // healthy
+	setFailing(`now() - interval '4 days'`)
+	check(0, false) // failing, not yet 5 days
+	check(72*time.Hour, true)
+	subs, _ := ListSubscribers(ctx, pool)
+	if s := subs[0]; s.Enabled || !strings.HasPrefix(s.DisabledReason, "deliveries failing for more than 3d (since 20") {
+		t.Errorf("after DisableIfFailing: %+v", s)
+	}
+	check(72*time.Hour, false) // already disabled
+
+	if err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	setFailing(`now() - interval '6 days'`)
+	check(0, true)
+	if _, err := DisableIfFailing(ctx, pool, "missing", 0); err != nil {
+		t.Errorf("DisableIfFailing(missing) = %v", err)
+	}
+}
+
+func TestFormatPeriod(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{5 * 24 * time.Hour, "5d"},
+		{36 * time.Hour, "36h"},
+		{90 * time.Minute, "1h30m"},
+		{45 * time.Second, "45s"},
+		{time.Minute, "1m"},
+		{40 * time.Second, "40s"},
+		{150 * time.Second, "2m30s"},
+		{2*time.Hour + 30*time.Second, "2h0m30s"},
+	}
+	for _, tt := range tests {
+		if got := formatPeriod(tt.in); got != tt.want {
+			t.Errorf("formatPeriod(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,20 @@
+// Package receiver verifies pollhook's webhooks in a subscriber's HTTP
+// server.
+//
+// pollhook signs every webhook the Standard Webhooks way: the headers
+// webhook-id, webhook-timestamp and webhook-signature carry one HMAC-SHA256
+// signature per active secret of the subscriber. A Verifier accepts a
+// message signed by any of its secrets, so during a secret rotation a
+// receiver may hold the old secret, the new one or both. It refuses messages
+// whose timestamp is outside its tolerance (default 5 minutes either way),
+// which stops replays of captured requests, and its Middleware answers 200
+// without calling the handler to a webhook-id it has already processed,
+// since pollhook delivers at least once.
+//
+//	v, err := receiver.New(receiver.Options{Secrets: []string{os.Getenv("POLLHOOK_SECRET")}})
+//	if err != nil { ... }
+//	http.Handle("POST /webhooks/pollhook", v.Middleware(handler))
+//
+// In the handler, MessageFrom(r.Context()) returns the verified message; the
+// request body is restored and can be read again.
+package receiver
