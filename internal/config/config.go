@@ -1,0 +1,300 @@
+// Package config reads the worker's configuration from environment
+// variables. Vars lists every variable with its default and meaning; the
+// README's configuration table is checked against it by a test.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/db"
+	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/logging"
+	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/webhook"
+)
+
+// Var documents one environment variable.
+type Var struct {
+	// Name is the variable's name.
+	Name string
+	// Default is its value when unset ("" if none).
+	Default string
+	// Doc says what it sets.
+	Doc string
+}
+
+// DefaultDatabaseURL is the database used when DATABASE_URL is unset: the
+// local server scripts/pg.sh starts.
+const DefaultDatabaseURL = db.DefaultURL
+
+// Vars lists every variable the worker reads, the provider variables of
+// package upstream included.
+func Vars() []Var {
+	vars := ownVars()
+	for _, v := range upstream.EnvVars() {
+		vars = append(vars, Var{Name: v.Name, Default: v.Default, Doc: v.Description})
+	}
+	return vars
+}
+
+func ownVars() []Var {
+	return []Var{
+		{"DATABASE_URL", DefaultDatabaseURL, "Postgres connection URL"},
+		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
+		{"POLLHOOK_HTTP_ADDR", "127.0.0.1:8080", "listen address of /healthz, /readyz and /metrics"},
+		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
+		{"POLLHOOK_LOG_LEVEL", "info", "debug, info, warn or error"},
+		{"POLLHOOK_LOG_FORMAT", "auto", "auto (text on a terminal, JSON otherwise), text or json"},
+		{"POLLHOOK_POLL_WORKERS", "100", "concurrent poll jobs per worker process"},
+		{"POLLHOOK_DELIVER_WORKERS", "50", "concurrent webhook deliveries per worker process"},
+		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often sessions inserted while no worker listened are picked up"},
+		{"POLLHOOK_JOB_TIMEOUT", "1m", "longest run of one job (one provider call or one webhook POST)"},
+		{"POLLHOOK_RESCUE_AFTER", "2m", "how long a job may run before River presumes its worker dead and retries it"},
+		{"POLLHOOK_FORTID_SESSION_TIMEOUT", "5m", "the Verifier Service's session_timeout_secs"},
+		{"POLLHOOK_FORTID_GRACE_PERIOD", "1m", "the Verifier Service's session_timeout_grace_period_secs"},
+		{"POLLHOOK_MARKSIGN_DEADLINE", "5m", "how long after registration a Marksign session is polled"},
+		{"POLLHOOK_BACKOFF_<FLOW>", "see README", "a flow's schedule as initial,multiplier,max,randomization, e.g. 1s,1.5,5s,0.1"},
+		{"POLLHOOK_CREDENTIALS_BACKOFF", "1m", "wait between polls while a provider refuses an account's credentials"},
+		{"POLLHOOK_WEBHOOK_TIMEOUT", "15s", "webhook request timeout"},
+		{"POLLHOOK_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h", "delays before each webhook retry (±20% jitter)"},
+		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
+		{"POLLHOOK_WEBHOOK_ALLOW_CIDRS", "", "comma-separated CIDRs exempt from the SSRF guard, e.g. 127.0.0.0/8"},
+		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", "120h", "disable a subscriber whose deliveries keep failing this long"},
+		{"POLLHOOK_RIVERUI_USER", "", "River UI basic-auth user (River UI is served at /riverui/ only with a user and password)"},
+		{"POLLHOOK_RIVERUI_PASSWORD", "", "River UI basic-auth password"},
+		{"POLLHOOK_RIVERUI_INSECURE", "false", "serve River UI without authentication (local use only)"},
+	}
+}
+
+// Config is the worker's whole configuration.
+type Config struct {
+	// DatabaseURL is DATABASE_URL.
+	DatabaseURL string
+	// Schema is POLLHOOK_SCHEMA.
+	Schema string
+	// HTTPAddr is POLLHOOK_HTTP_ADDR.
+	HTTPAddr string
+	// Pprof is POLLHOOK_PPROF.
+	Pprof bool
+	// LogLevel is POLLHOOK_LOG_LEVEL.
+	LogLevel slog.Level
+	// LogFormat is POLLHOOK_LOG_FORMAT.
+	LogFormat logging.Format
+	// JobTimeout is POLLHOOK_JOB_TIMEOUT.
+	JobTimeout time.Duration
+	// RescueAfter is POLLHOOK_RESCUE_AFTER.
+	RescueAfter time.Duration
+	// RiverUI configures the River UI mount.
+	RiverUI RiverUI
+	// Jobs is the polling engine's configuration.
+	Jobs jobs.Config
+	// Upstream is the providers' configuration.
+	Upstream upstream.Config
+	// Sender is the webhook sender's configuration.
+	Sender webhook.SenderConfig
+}
+
+// RiverUI configures River UI at /riverui/.
+type RiverUI struct {
+	// User and Password guard it with HTTP basic auth.
+	User, Password string
+	// Insecure serves it without authentication.
+	Insecure bool
+}
+
+// Enabled reports whether River UI may be served.
+func (u RiverUI) Enabled() bool { return u.Insecure || (u.User != "" && u.Password != "") }
+
+// Load reads the configuration through lookup (os.LookupEnv in production).
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{lookup: lookup}
+	c := Config{
+		DatabaseURL: r.str("DATABASE_URL", DefaultDatabaseURL),
+		Schema:      r.str("POLLHOOK_SCHEMA", db.DefaultSchema),
+		HTTPAddr:    r.str("POLLHOOK_HTTP_ADDR", "127.0.0.1:8080"),
+		JobTimeout:  r.dur("POLLHOOK_JOB_TIMEOUT", time.Minute),
+		Pprof:       r.boolean("POLLHOOK_PPROF", false),
+		RescueAfter: r.dur("POLLHOOK_RESCUE_AFTER", 2*time.Minute),
+		Jobs:        jobs.DefaultConfig(),
+		RiverUI: RiverUI{
+			User:     r.str("POLLHOOK_RIVERUI_USER", ""),
+			Password: r.str("POLLHOOK_RIVERUI_PASSWORD", ""),
+			Insecure: r.boolean("POLLHOOK_RIVERUI_INSECURE", false),
+		},
+	}
+	if (c.RiverUI.User == "") != (c.RiverUI.Password == "") {
+		r.fail("POLLHOOK_RIVERUI_USER", fmt.Errorf("set both POLLHOOK_RIVERUI_USER and POLLHOOK_RIVERUI_PASSWORD, or neither"))
+	}
+	if err := db.ValidateSchema(c.Schema); err != nil {
+		r.fail("POLLHOOK_SCHEMA", err)
+	}
+	if lv, err := logging.ParseLevel(r.str("POLLHOOK_LOG_LEVEL", "info")); err != nil {
+		r.fail("POLLHOOK_LOG_LEVEL", err)
+	} else {
+		c.LogLevel = lv
+	}
+	if f, err := logging.ParseFormat(r.str("POLLHOOK_LOG_FORMAT", "auto")); err != nil {
+		r.fail("POLLHOOK_LOG_FORMAT", err)
+	} else {
+		c.LogFormat = f
+	}
+
+	j := &c.Jobs
+	j.PollWorkers = r.num("POLLHOOK_POLL_WORKERS", j.PollWorkers)
+	j.DeliverWorkers = r.num("POLLHOOK_DELIVER_WORKERS", j.DeliverWorkers)
+	j.SweepInterval = r.dur("POLLHOOK_SWEEP_INTERVAL", j.SweepInterval)
+	j.FortIDTimeout = r.dur("POLLHOOK_FORTID_SESSION_TIMEOUT", j.FortIDTimeout)
+	j.FortIDGrace = r.dur("POLLHOOK_FORTID_GRACE_PERIOD", j.FortIDGrace)
+	j.CredentialsBackoff = r.dur("POLLHOOK_CREDENTIALS_BACKOFF", j.CredentialsBackoff)
+	msDeadline := r.dur("POLLHOOK_MARKSIGN_DEADLINE", 5*time.Minute)
+	for flow, fc := range j.Flows {
+		if flow != upstream.FlowFortIDVerification {
+			fc.Deadline = msDeadline
+		}
+		name := "POLLHOOK_BACKOFF_" + strings.ToUpper(string(flow))
+		if v, ok := lookup(name); ok && v != "" {
+			b, err := ParseBackoff(v)
+			if err != nil {
+				r.fail(name, err)
+			} else {
+				fc.Backoff = b
+			}
+		}
+		j.Flows[flow] = fc
+	}
+	if v, ok := lookup("POLLHOOK_WEBHOOK_SCHEDULE"); ok && v != "" {
+		s, err := webhook.ParseSchedule(v)
+		if err != nil {
+			r.fail("POLLHOOK_WEBHOOK_SCHEDULE", err)
+		} else {
+			j.Webhook.Schedule = s
+		}
+	}
+	j.Webhook.DisableAfter = r.dur("POLLHOOK_WEBHOOK_DISABLE_AFTER", j.Webhook.DisableAfter)
+
+	c.Sender = webhook.SenderConfig{
+		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", 15*time.Second),
+		UserAgent: "pollhook/" + upstream.Version,
+		Guard: webhook.Guard{
+			AllowHTTP:  r.boolean("POLLHOOK_WEBHOOK_ALLOW_HTTP", false),
+			AllowCIDRs: r.cidrs("POLLHOOK_WEBHOOK_ALLOW_CIDRS"),
+		},
+	}
+
+	up, err := upstream.ConfigFromEnv(lookup)
+	if err != nil {
+		r.errs = append(r.errs, err.Error())
+	}
+	c.Upstream = up
+	if c.RescueAfter < c.JobTimeout {
+		r.fail("POLLHOOK_RESCUE_AFTER", fmt.Errorf("%s is shorter than POLLHOOK_JOB_TIMEOUT %s", c.RescueAfter, c.JobTimeout))
+	}
+	if len(r.errs) == 0 {
+		if err := j.Validate(); err != nil {
+			r.errs = append(r.errs, err.Error())
+		}
+	}
+	if len(r.errs) > 0 {
+		return Config{}, fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
+	}
+	return c, nil
+}
+
+// ParseBackoff reads "initial,multiplier,max,randomization", e.g.
+// "1s,1.5,5s,0.1".
+func ParseBackoff(s string) (jobs.Backoff, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return jobs.Backoff{}, fmt.Errorf("want initial,multiplier,max,randomization, got %q", s)
+	}
+	var b jobs.Backoff
+	var err error
+	if b.Initial, err = time.ParseDuration(strings.TrimSpace(parts[0])); err != nil {
+		return b, fmt.Errorf("initial: %w", err)
+	}
+	if b.Multiplier, err = strconv.ParseFloat(strings.TrimSpace(parts[1]), 64); err != nil {
+		return b, fmt.Errorf("multiplier: %w", err)
+	}
+	if b.Max, err = time.ParseDuration(strings.TrimSpace(parts[2])); err != nil {
+		return b, fmt.Errorf("max: %w", err)
+	}
+	if b.Randomization, err = strconv.ParseFloat(strings.TrimSpace(parts[3]), 64); err != nil {
+		return b, fmt.Errorf("randomization: %w", err)
+	}
+	return b, b.Validate()
+}
+
+// reader collects every bad variable, so one run reports them all.
+type reader struct {
+	lookup func(string) (string, bool)
+	errs   []string
+}
+
+func (r *reader) fail(name string, err error) { r.errs = append(r.errs, name+": "+err.Error()) }
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.lookup(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) dur(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail(name, fmt.Errorf("%q is not a duration such as 30s or 5m", v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) num(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.fail(name, fmt.Errorf("%q is not a positive integer", v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, fmt.Errorf("%q is not true or false", v))
+		return def
+	}
+	return b
+}
+
+func (r *reader) cidrs(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(r.str(name, ""), ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			r.fail(name, fmt.Errorf("%q is not a CIDR such as 127.0.0.0/8", f))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}

@@ -1,0 +1,128 @@
+package jobs
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/webhook"
+)
+
+// FlowConfig is the polling policy of one flow.
+type FlowConfig struct {
+	// Backoff is the polling schedule.
+	Backoff Backoff
+	// Deadline is how long after registration pollhook stops polling and
+	// ends the session as expired. For FortID it is ignored in favour of
+	// Config.FortIDTimeout + Config.FortIDGrace.
+	Deadline time.Duration
+}
+
+// Config is the polling engine's configuration.
+type Config struct {
+	// Flows holds the policy of each flow; DefaultConfig fills all seven.
+	Flows map[upstream.Flow]FlowConfig
+	// FortIDTimeout is the Verifier Service's session_timeout_secs.
+	FortIDTimeout time.Duration
+	// FortIDGrace is the Verifier Service's session_timeout_grace_period_secs.
+	FortIDGrace time.Duration
+	// CredentialsBackoff is the wait after a credentials failure: long, so a
+	// revoked key does not hammer the provider, yet the session survives
+	// until its deadline in case the operator fixes the key.
+	CredentialsBackoff time.Duration
+	// SweepInterval is how often the sweep looks for sessions inserted by SQL
+	// while no worker listened.
+	SweepInterval time.Duration
+	// PollWorkers is the number of concurrent poll jobs per process.
+	PollWorkers int
+	// DeliverWorkers is the number of concurrent deliveries per process.
+	DeliverWorkers int
+	// Webhook configures delivery.
+	Webhook WebhookConfig
+}
+
+// WebhookConfig configures webhook delivery.
+type WebhookConfig struct {
+	// Schedule is the delay before each retry.
+	Schedule webhook.Schedule
+	// DisableAfter disables a subscriber whose deliveries keep failing for
+	// this long.
+	DisableAfter time.Duration
+	// RetryAfterMax bounds a subscriber's Retry-After.
+	RetryAfterMax time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+//
+// Marksign sessions give the user about two minutes and stay readable about
+// five minutes after completion, and comparable clients poll every 1-3 s: so
+// polls start at 1 s, grow by 1.5 to at most 5 s, and stop 5 minutes after
+// registration. FortID publishes no defaults for its timeout and grace, so
+// both are settings (5 min and 1 min unless configured); its polls start at
+// 2 s and grow to at most 15 s.
+func DefaultConfig() Config {
+	marksign := FlowConfig{
+		Backoff:  Backoff{Initial: time.Second, Multiplier: 1.5, Max: 5 * time.Second, Randomization: 0.1},
+		Deadline: 5 * time.Minute,
+	}
+	return Config{
+		Flows: map[upstream.Flow]FlowConfig{
+			upstream.FlowFortIDVerification: {
+				Backoff: Backoff{Initial: 2 * time.Second, Multiplier: 1.5, Max: 15 * time.Second, Randomization: 0.1},
+			},
+			upstream.FlowSmartIDIdentification:  marksign,
+			upstream.FlowSmartIDSigning:         marksign,
+			upstream.FlowSmartIDHashSigning:     marksign,
+			upstream.FlowMobileIDIdentification: marksign,
+			upstream.FlowMobileIDSigning:        marksign,
+			upstream.FlowMobileIDHashSigning:    marksign,
+		},
+		FortIDTimeout:      5 * time.Minute,
+		FortIDGrace:        time.Minute,
+		CredentialsBackoff: time.Minute,
+		SweepInterval:      5 * time.Second,
+		PollWorkers:        100,
+		DeliverWorkers:     50,
+		Webhook: WebhookConfig{
+			Schedule:      webhook.DefaultSchedule(),
+			DisableAfter:  5 * 24 * time.Hour,
+			RetryAfterMax: time.Hour,
+		},
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	for flow, fc := range c.Flows {
+		if err := fc.Backoff.Validate(); err != nil {
+			return fmt.Errorf("flow %s: %w", flow, err)
+		}
+		if flow != upstream.FlowFortIDVerification && fc.Deadline <= 0 {
+			return fmt.Errorf("flow %s: deadline %s must be positive", flow, fc.Deadline)
+		}
+	}
+	switch {
+	case c.FortIDTimeout <= 0:
+		return fmt.Errorf("fortid session timeout %s must be positive", c.FortIDTimeout)
+	case c.FortIDGrace < 0:
+		return fmt.Errorf("fortid grace period %s must not be negative", c.FortIDGrace)
+	case c.CredentialsBackoff <= 0:
+		return fmt.Errorf("credentials backoff %s must be positive", c.CredentialsBackoff)
+	case c.SweepInterval <= 0:
+		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
+	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
+		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
+	case len(c.Webhook.Schedule) == 0:
+		return fmt.Errorf("webhook retry schedule is empty")
+	}
+	return nil
+}
+
+// defaultDeadline is how long after registration a session of flow may be
+// polled.
+func (c Config) defaultDeadline(flow upstream.Flow) time.Duration {
+	if flow == upstream.FlowFortIDVerification {
+		return c.FortIDTimeout + c.FortIDGrace
+	}
+	return c.Flows[flow].Deadline
+}

@@ -1,0 +1,164 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/pollhook/pollhook/internal/metrics"
+	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/webhook"
+)
+
+// Deps are the parts a Service works with.
+type Deps struct {
+	// Pool must be opened with db.Open on Schema.
+	Pool *pgxpool.Pool
+	// Schema is pollhook's schema.
+	Schema string
+	// Poller reads the providers.
+	Poller upstream.Poller
+	// Sender delivers webhooks.
+	Sender *webhook.Sender
+	// Logger receives pollhook's and River's logs.
+	Logger *slog.Logger
+	// Metrics may be nil.
+	Metrics *metrics.Metrics
+	// JobTimeout bounds one job run: one provider call or one webhook POST
+	// plus a few queries (default 1 minute).
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is how long a job may stay running before River
+	// presumes its worker dead (killed mid-run) and runs it again (default 2
+	// minutes; at least JobTimeout).
+	RescueStuckJobsAfter time.Duration
+	// FetchPollInterval overrides River's fetch poll interval (tests).
+	FetchPollInterval time.Duration
+}
+
+// Service runs pollhook's River client and its session listener.
+type Service struct {
+	// Client is the River client; use it to insert jobs or to mount River UI.
+	Client   *river.Client[pgx.Tx]
+	enqueuer *Enqueuer
+	logger   *slog.Logger
+	started  atomic.Bool
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// NewService builds the River client with pollhook's workers and queues.
+func NewService(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("jobs: config: %w", err)
+	}
+	if deps.JobTimeout == 0 {
+		deps.JobTimeout = time.Minute
+	}
+	if deps.RescueStuckJobsAfter == 0 {
+		deps.RescueStuckJobsAfter = max(2*time.Minute, deps.JobTimeout)
+	}
+	if deps.RescueStuckJobsAfter < deps.JobTimeout {
+		return nil, fmt.Errorf("jobs: rescue-after %s is shorter than the job timeout %s", deps.RescueStuckJobsAfter, deps.JobTimeout)
+	}
+	svc := &Service{logger: deps.Logger, done: make(chan struct{})}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, NewPollWorker(deps.Pool, deps.Poller, cfg, deps.Logger, deps.Metrics))
+	river.AddWorker(workers, NewDeliverWorker(deps.Pool, deps.Sender, cfg.Webhook, deps.Logger, deps.Metrics))
+	sweep := &SweepWorker{}
+	river.AddWorker(workers, sweep)
+
+	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
+		Schema: deps.Schema,
+		Logger: deps.Logger.With("component", "river"),
+		Queues: map[string]river.QueueConfig{
+			QueuePoll:            {MaxWorkers: cfg.PollWorkers},
+			webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+			river.QueueDefault:   {MaxWorkers: 5},
+		},
+		Workers:              workers,
+		JobTimeout:           deps.JobTimeout,
+		RescueStuckJobsAfter: deps.RescueStuckJobsAfter,
+		FetchPollInterval:    deps.FetchPollInterval,
+		FetchCooldown:        fetchCooldown(deps.FetchPollInterval),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	svc.Client = client
+	svc.enqueuer = NewEnqueuer(deps.Pool, client, deps.Schema, deps.Logger)
+	sweep.enqueuer = svc.enqueuer
+	return svc, nil
+}
+
+// Start starts working jobs and listening for sessions inserted by SQL. It
+// returns once River runs and the listener is in place (or ctx ends).
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.Client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start river: %w", err)
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	ready := make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.enqueuer.Listen(lctx, ready)
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		s.logger.WarnContext(ctx, "session listener not ready after 10s; the sweep covers new sessions meanwhile")
+	}
+	s.started.Store(true)
+	return nil
+}
+
+// Started reports whether Start succeeded and Stop has not been called.
+func (s *Service) Started() bool { return s.started.Load() }
+
+// Stop stops the listener, then River: running jobs get until ctx ends to
+// finish; past that they are cancelled and go back to be worked again.
+func (s *Service) Stop(ctx context.Context) error {
+	s.started.Store(false)
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	if err := s.Client.Stop(ctx); err != nil {
+		// Soft stop timed out: cancel what still runs. Cancelled jobs are
+		// retried, snoozed ones keep their schedule: nothing is lost.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err2 := s.Client.StopAndCancel(cctx); err2 != nil {
+			return fmt.Errorf("jobs: stop river: %w", err2)
+		}
+	}
+	return nil
+}
+
+// EnqueuePending runs the sweep once, now.
+func (s *Service) EnqueuePending(ctx context.Context) (int, error) {
+	return s.enqueuer.EnqueuePending(ctx)
+}
+
+// fetchCooldown keeps River's fetch cooldown no longer than its poll
+// interval, as River requires.
+func fetchCooldown(pollInterval time.Duration) time.Duration {
+	if pollInterval > 0 && pollInterval < river.FetchCooldownDefault {
+		return pollInterval
+	}
+	return 0
+}
