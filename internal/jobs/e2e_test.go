@@ -130,23 +130,34 @@ func (rf *receiverFake) waitFor(n int, timeout time.Duration) []received {
 	}
 }
 
-// harness is a migrated schema, a fake FortID, a verifying receiver and a
-// subscriber pointing at it.
+// Credentials the fake providers accept; tests check they never leak.
+const (
+	testAPIKey      = "test-api-key-do-not-log"
+	testAccessToken = "test-access-token-do-not-log"
+)
+
+// harness is a migrated schema, a fake provider, a verifying receiver and a
+// subscriber "app" pointing at it.
 type harness struct {
-	tdb      *testdb.DB
-	fortid   *fortIDFake
-	fortURL  string
-	receiver *receiverFake
-	secret   string
-	cfg      jobs.Config
+	tdb         *testdb.DB
+	providerURL string
+	receiver    *receiverFake
+	receiverURL string
+	secret      string
+	cfg         jobs.Config
+	deps        func(*jobs.Deps)
 }
 
-func newHarness(t *testing.T, fake *fortIDFake) *harness {
+func newFortIDHarness(t *testing.T, fake *fortIDFake) *harness {
+	fake.apiKey = testAPIKey
+	fake.polls = map[string]int{}
+	return newHarness(t, fake)
+}
+
+func newHarness(t *testing.T, provider http.Handler) *harness {
 	t.Helper()
 	tdb := testdb.New(t)
-	fake.apiKey = "test-api-key-do-not-log"
-	fake.polls = map[string]int{}
-	fsrv := httptest.NewServer(fake)
+	fsrv := httptest.NewServer(provider)
 	t.Cleanup(fsrv.Close)
 
 	secret, err := webhook.NewSecret()
@@ -173,7 +184,7 @@ func newHarness(t *testing.T, fake *fortIDFake) *harness {
 	}
 	cfg.SweepInterval = 200 * time.Millisecond
 	cfg.PollWorkers, cfg.DeliverWorkers = 20, 10
-	return &harness{tdb: tdb, fortid: fake, fortURL: fsrv.URL, receiver: rcv, secret: secret, cfg: cfg}
+	return &harness{tdb: tdb, providerURL: fsrv.URL, receiver: rcv, receiverURL: rsrv.URL, secret: secret, cfg: cfg}
 }
 
 // start runs a Service until the test ends (or stop is called).
@@ -183,19 +194,25 @@ func (h *harness) start(t *testing.T, logger *slog.Logger) (stop func()) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	poller, err := upstream.New(upstream.Config{
-		FortID: upstream.ProviderConfig{BaseURL: h.fortURL, Accounts: upstream.Accounts{"default": h.fortid.apiKey}},
+		FortID:         upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAPIKey}},
+		Marksign:       upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAccessToken}},
+		RequestTimeout: 2 * time.Second,
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := jobs.NewService(h.cfg, jobs.Deps{
+	deps := jobs.Deps{
 		Pool:              h.tdb.Pool,
 		Schema:            h.tdb.Schema,
 		Poller:            poller,
 		Sender:            webhook.NewSender(webhook.SenderConfig{Timeout: 5 * time.Second, Guard: webhook.Guard{AllowHTTP: true, AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}),
 		Logger:            logger,
 		FetchPollInterval: 50 * time.Millisecond,
-	})
+	}
+	if h.deps != nil {
+		h.deps(&deps)
+	}
+	svc, err := jobs.NewService(h.cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +247,11 @@ func uuidN(n int) string { return fmt.Sprintf("7b0c3a52-1f4e-4d7a-9c3b-%012d", n
 
 func TestSQLInsertToVerifiedWebhook(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, &fortIDFake{
+	fake := &fortIDFake{
 		inProgress: 2,
 		terminal:   `{"verificationSessionStatus":"VERIFICATION_SUCCEEDED","presentedClaims":{"name":"John","age":27}}`,
-	})
+	}
+	h := newFortIDHarness(t, fake)
 	h.start(t, nil)
 	h.insertFortID(t, uuidN(1), "order-42")
 
@@ -251,7 +269,7 @@ func TestSQLInsertToVerifiedWebhook(t *testing.T) {
 	if !strings.HasPrefix(got.id, "msg_") {
 		t.Fatalf("webhook-id %q", got.id)
 	}
-	if n := h.fortid.pollsOf(uuidN(1)); n != 3 {
+	if n := fake.pollsOf(uuidN(1)); n != 3 {
 		t.Fatalf("FortID polled %d times, want 3 (2 in progress + 1 terminal)", n)
 	}
 
@@ -270,7 +288,7 @@ func TestSQLInsertToVerifiedWebhook(t *testing.T) {
 
 func TestSweepPicksUpRowsInsertedWhileStopped(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, &fortIDFake{inProgress: 0, terminal: `{"verificationSessionStatus":"VERIFICATION_FAILED","description":"issuer not trusted"}`})
+	h := newFortIDHarness(t, &fortIDFake{inProgress: 0, terminal: `{"verificationSessionStatus":"VERIFICATION_FAILED","description":"issuer not trusted"}`})
 	// Rows inserted before any worker listens: only the sweep can find them.
 	for i := range 5 {
 		h.insertFortID(t, uuidN(100+i), "")

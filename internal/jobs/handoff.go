@@ -123,7 +123,9 @@ func (w *PollWorker) enqueueDelivery(ctx context.Context, tx pgx.Tx, s *session,
 	if err != nil {
 		return fmt.Errorf("river client: %w", err)
 	}
-	if _, err := client.InsertTx(ctx, tx, webhook.DeliverArgs{DeliveryID: deliveryID}, nil); err != nil {
+	// One attempt plus one per retry of the configured schedule.
+	opts := &river.InsertOpts{MaxAttempts: len(w.cfg.Webhook.Schedule) + 1}
+	if _, err := client.InsertTx(ctx, tx, webhook.DeliverArgs{DeliveryID: deliveryID}, opts); err != nil {
 		return fmt.Errorf("insert delivery job: %w", err)
 	}
 	return nil
