@@ -9,8 +9,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/webhook"
@@ -58,7 +60,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 	}
 	attrs := []any{"delivery_id", id, "webhook_id", d.WebhookID, "subscriber", d.Subscriber, "event_type", d.EventType}
 	if !d.Enabled {
-		if err := webhook.MarkPaused(ctx, w.pool, id); err != nil {
+		err := w.settle(ctx, job, func(tx pgx.Tx) error { return webhook.MarkPaused(ctx, tx, id) })
+		if errors.Is(err, webhook.ErrSubscriberEnabled) {
+			return river.JobSnooze(0) // enabled meanwhile: send now
+		}
+		if err != nil {
 			return err
 		}
 		w.metrics.Delivery("paused", 0)
@@ -79,10 +85,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 	case a.Gone():
 		w.metrics.Delivery("gone", a.Duration)
 		w.metrics.SubscriberDisabled()
-		if err := webhook.SetEnabled(ctx, w.pool, nil, d.Subscriber, false, "receiver answered 410 Gone"); err != nil {
-			return fmt.Errorf("delivery %d: disable subscriber: %w", id, err)
-		}
-		if err := webhook.MarkPaused(ctx, w.pool, id); err != nil {
+		if err := w.settle(ctx, job, func(tx pgx.Tx) error {
+			if err := webhook.SetEnabled(ctx, tx, nil, d.Subscriber, false, "receiver answered 410 Gone"); err != nil {
+				return fmt.Errorf("disable subscriber: %w", err)
+			}
+			return webhook.MarkPaused(ctx, tx, id)
+		}); err != nil {
 			return err
 		}
 		w.logger.ErrorContext(ctx, "subscriber answered 410 Gone: disabled; its deliveries wait until it is enabled", attrs...)
@@ -105,18 +113,42 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 		w.metrics.SubscriberDisabled()
 		w.logger.ErrorContext(ctx, "subscriber failing too long: disabled; its deliveries wait until it is enabled",
 			"subscriber", d.Subscriber, "failing_for_more_than", w.cfg.DisableAfter)
-		return webhook.MarkPaused(ctx, w.pool, id)
+		err := w.settle(ctx, job, func(tx pgx.Tx) error { return webhook.MarkPaused(ctx, tx, id) })
+		if errors.Is(err, webhook.ErrSubscriberEnabled) {
+			return river.JobSnooze(0) // re-enabled meanwhile: try again now
+		}
+		return err
 	}
 	if a.RetryAfter > 0 && snoozes(job) < maxRetryAfterSnoozes {
 		return river.JobSnooze(webhook.ClampRetryAfter(a.RetryAfter, 0, w.cfg.RetryAfterMax))
 	}
 	if job.Attempt >= job.MaxAttempts {
-		if err := webhook.MarkFailed(ctx, w.pool, id); err != nil {
+		w.logger.ErrorContext(ctx, "webhook retries exhausted: delivery failed; replay it with pollhookctl", attrs...)
+		if err := river.RecordOutput(ctx, map[string]string{"delivery": "failed", "last_error": a.ErrorString()}); err != nil {
 			return err
 		}
-		w.logger.ErrorContext(ctx, "webhook retries exhausted: delivery failed; replay it with pollhookctl", attrs...)
+		return w.settle(ctx, job, func(tx pgx.Tx) error { return webhook.MarkFailed(ctx, tx, id) })
 	}
 	return fmt.Errorf("delivery %d attempt %d: %s", id, job.Attempt, a.ErrorString())
+}
+
+// settle ends a delivery that will not be retried (failed or paused) and
+// completes its job in the same transaction. A replay or an enable that
+// runs meanwhile waits on the delivery's row lock and then finds the job
+// completed, so its fresh job is never swallowed as a duplicate of a job
+// that was about to finish.
+func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[webhook.DeliverArgs], fn func(pgx.Tx) error) error {
+	err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delivery %d: settle: %w", job.Args.DeliveryID, err)
+	}
+	return nil
 }
 
 // snoozes is how often River has snoozed the job.

@@ -69,6 +69,11 @@ type receiverFake struct {
 	t  *testing.T
 	wh *standardwebhooks.Webhook
 
+	// script, if set before the worker starts, answers request n (from 1)
+	// instead of the verifying handler when it returns a non-zero status.
+	script func(n int) (status int, header http.Header, delay time.Duration)
+	calls  atomic.Int32
+
 	mu       sync.Mutex
 	received []received
 	notify   chan struct{}
@@ -89,6 +94,18 @@ func newReceiver(t *testing.T, secret string) *receiverFake {
 }
 
 func (rf *receiverFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(rf.calls.Add(1))
+	if rf.script != nil {
+		if status, header, delay := rf.script(n); status != 0 {
+			time.Sleep(delay)
+			for k, v := range header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, http.StatusText(status))
+			return
+		}
+	}
 	body, _ := io.ReadAll(r.Body)
 	if err := rf.wh.Verify(body, r.Header); err != nil {
 		rf.bad.Add(1)

@@ -188,10 +188,29 @@ func MarkFailed(ctx context.Context, db DBTX, id int64) error {
 	return setState(ctx, db, id, StateFailed)
 }
 
-// MarkPaused parks a pending delivery whose subscriber is disabled; enabling
-// the subscriber sends it again.
-func MarkPaused(ctx context.Context, db DBTX, id int64) error {
-	return setState(ctx, db, id, StatePaused)
+// ErrSubscriberEnabled is returned by MarkPaused when the delivery's
+// subscriber is enabled: the delivery must go out, not wait.
+var ErrSubscriberEnabled = errors.New("webhook: subscriber is enabled")
+
+// MarkPaused parks a pending delivery while its subscriber is disabled;
+// SetEnabled re-queues it. Run it in a transaction: it takes a share lock
+// on the subscriber row, so an enable running at the same moment either
+// commits first (MarkPaused then returns ErrSubscriberEnabled and changes
+// nothing) or waits for this transaction and re-queues the delivery.
+func MarkPaused(ctx context.Context, tx pgx.Tx, id int64) error {
+	var enabled bool
+	err := tx.QueryRow(ctx, `SELECT s.enabled FROM subscribers s JOIN deliveries d ON d.subscriber = s.name
+		WHERE d.id = $1 FOR SHARE OF s`, id).Scan(&enabled)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("webhook: pause delivery %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("webhook: pause delivery %d: %w", id, err)
+	}
+	if enabled {
+		return ErrSubscriberEnabled
+	}
+	return setState(ctx, tx, id, StatePaused)
 }
 
 func setState(ctx context.Context, db DBTX, id int64, state DeliveryState) error {

@@ -272,21 +272,31 @@ func TestMarkFailedAndPaused(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.subscriber(t, "app")
+	f.subscriber(t, "off")
+	if _, err := f.db.Pool.Exec(ctx, `UPDATE subscribers SET enabled = false WHERE name = 'off'`); err != nil {
+		t.Fatal(err)
+	}
+	paused := func(ctx context.Context, db DBTX, id int64) error {
+		return pgx.BeginFunc(ctx, f.db.Pool, func(tx pgx.Tx) error { return MarkPaused(ctx, tx, id) })
+	}
 	tests := []struct {
-		from DeliveryState
-		mark func(context.Context, DBTX, int64) error
-		want DeliveryState
+		subscriber string
+		from       DeliveryState
+		mark       func(context.Context, DBTX, int64) error
+		want       DeliveryState
+		wantErr    error
 	}{
-		{StatePending, MarkFailed, StateFailed},
-		{StatePending, MarkPaused, StatePaused},
-		{StateSucceeded, MarkFailed, StateSucceeded},
-		{StateSucceeded, MarkPaused, StateSucceeded},
-		{StateFailed, MarkPaused, StateFailed},
+		{"app", StatePending, MarkFailed, StateFailed, nil},
+		{"off", StatePending, paused, StatePaused, nil},
+		{"app", StatePending, paused, StatePending, ErrSubscriberEnabled},
+		{"app", StateSucceeded, MarkFailed, StateSucceeded, nil},
+		{"off", StateSucceeded, paused, StateSucceeded, nil},
+		{"off", StateFailed, paused, StateFailed, nil},
 	}
 	for i, tt := range tests {
-		id := f.delivery(t, "app", tt.from, 0)
-		if err := tt.mark(ctx, f.db.Pool, id); err != nil {
-			t.Fatal(err)
+		id := f.delivery(t, tt.subscriber, tt.from, 0)
+		if err := tt.mark(ctx, f.db.Pool, id); !errors.Is(err, tt.wantErr) {
+			t.Fatalf("case %d: err = %v, want %v", i, err, tt.wantErr)
 		}
 		if got := f.state(t, id); got != tt.want {
 			t.Errorf("case %d: %s marked = %s, want %s", i, tt.from, got, tt.want)
