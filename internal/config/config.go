@@ -65,6 +65,8 @@ func ownVars() []Var {
 		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_CIDRS", "", "comma-separated CIDRs exempt from the SSRF guard, e.g. 127.0.0.0/8"},
 		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", "120h", "disable a subscriber whose deliveries keep failing this long"},
+		{"POLLHOOK_RETENTION_REDACT_AFTER", "720h", "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
+		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", "2160h", "delete delivery attempt records this old"},
 		{"POLLHOOK_RIVERUI_USER", "", "River UI basic-auth user (River UI is served at /riverui/ only with a user and password)"},
 		{"POLLHOOK_RIVERUI_PASSWORD", "", "River UI basic-auth password"},
 		{"POLLHOOK_RIVERUI_INSECURE", "false", "serve River UI without authentication (local use only)"},
@@ -175,6 +177,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			j.Webhook.Schedule = s
 		}
 	}
+	j.Retention.RedactAfter = r.dur("POLLHOOK_RETENTION_REDACT_AFTER", j.Retention.RedactAfter)
+	j.Retention.DeleteAttemptsAfter = r.dur("POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", j.Retention.DeleteAttemptsAfter)
 	j.Webhook.DisableAfter = r.dur("POLLHOOK_WEBHOOK_DISABLE_AFTER", j.Webhook.DisableAfter)
 
 	c.Sender = webhook.SenderConfig{

@@ -39,6 +39,8 @@ type Config struct {
 	DeliverWorkers int
 	// Webhook configures delivery.
 	Webhook WebhookConfig
+	// Retention says how long personal data and attempts are kept.
+	Retention RetentionConfig
 }
 
 // WebhookConfig configures webhook delivery.
@@ -88,6 +90,11 @@ func DefaultConfig() Config {
 			DisableAfter:  5 * 24 * time.Hour,
 			RetryAfterMax: time.Hour,
 		},
+		Retention: RetentionConfig{
+			RedactAfter:         30 * 24 * time.Hour,
+			DeleteAttemptsAfter: 90 * 24 * time.Hour,
+			Interval:            time.Hour,
+		},
 	}
 }
 
@@ -114,6 +121,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:
 		return fmt.Errorf("webhook retry schedule is empty")
+	case c.Retention.RedactAfter <= 0 || c.Retention.DeleteAttemptsAfter <= 0 || c.Retention.Interval <= 0:
+		return fmt.Errorf("retention periods (redact %s, delete attempts %s, every %s) must be positive",
+			c.Retention.RedactAfter, c.Retention.DeleteAttemptsAfter, c.Retention.Interval)
 	}
 	return nil
 }

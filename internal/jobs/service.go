@@ -73,6 +73,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	river.AddWorker(workers, NewDeliverWorker(deps.Pool, deps.Sender, cfg.Webhook, deps.Logger, deps.Metrics))
 	sweep := &SweepWorker{}
 	river.AddWorker(workers, sweep)
+	river.AddWorker(workers, NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger))
 
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
 		Schema: deps.Schema,
@@ -82,14 +83,20 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 			webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
 			river.QueueDefault:   {MaxWorkers: 5},
 		},
-		Workers:              workers,
-		JobTimeout:           deps.JobTimeout,
-		RescueStuckJobsAfter: deps.RescueStuckJobsAfter,
-		FetchPollInterval:    deps.FetchPollInterval,
-		FetchCooldown:        fetchCooldown(deps.FetchPollInterval),
+		Workers:    workers,
+		JobTimeout: deps.JobTimeout,
+		// Completed jobs hold no personal data (ids and poll progress only),
+		// and are kept as long as the data they led to.
+		CompletedJobRetentionPeriod: cfg.Retention.RedactAfter,
+		RescueStuckJobsAfter:        deps.RescueStuckJobsAfter,
+		FetchPollInterval:           deps.FetchPollInterval,
+		FetchCooldown:               fetchCooldown(deps.FetchPollInterval),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.Retention.Interval),
+				func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
