@@ -90,6 +90,6 @@ if [[ ! -f "$data/PG_VERSION" ]]; then
 fi
 [[ "$(id -u)" == 0 ]] && chown -R postgres:postgres "$data"
 log "starting the private cluster on 127.0.0.1:5432"
-run_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-c listen_addresses=127.0.0.1 -p 5432 -k /tmp" start >/dev/null
+run_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -o "-c listen_addresses=127.0.0.1 -c max_connections=300 -p 5432 -k /tmp" start >/dev/null
 wait_ready "$default_url"
 ensure_dbs "$default_url"

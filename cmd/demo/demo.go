@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +32,12 @@ type options struct {
 	timeout  time.Duration
 	httpAddr string
 	verbose  bool
+	// databaseURL and schema select the database (DATABASE_URL and
+	// POLLHOOK_SCHEMA by default).
+	databaseURL, schema string
+	// logOut receives the components' logs (stderr by default) at logLevel.
+	logOut   io.Writer
+	logLevel slog.Level
 }
 
 // demoSession is one session the demo registers. Its external id follows
@@ -70,14 +75,8 @@ func (p *printer) line(tag, format string, args ...any) {
 
 func run(ctx context.Context, out io.Writer, opts options) error {
 	p := &printer{w: out, start: time.Now()}
-	url := envOr("DATABASE_URL", db.DefaultURL)
-	schema := envOr("POLLHOOK_SCHEMA", db.DefaultSchema)
-
-	level := slog.LevelError
-	if opts.verbose {
-		level = slog.LevelInfo
-	}
-	logger := logging.New(os.Stderr, level, logging.FormatText)
+	url, schema := opts.databaseURL, opts.schema
+	logger := logging.New(opts.logOut, opts.logLevel, logging.FormatText)
 
 	pool, err := db.Open(ctx, db.Config{URL: url, Schema: schema})
 	if err != nil {
@@ -317,13 +316,6 @@ func overlay(maps ...map[string]string) func(string) (string, bool) {
 		}
 		return "", false
 	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func deref(s *string) string {

@@ -9,10 +9,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/db"
 )
 
 func main() {
@@ -22,6 +25,12 @@ func main() {
 	flag.StringVar(&opts.httpAddr, "http", "127.0.0.1:8080", "worker HTTP address (health, metrics, River UI)")
 	flag.BoolVar(&opts.verbose, "v", false, "show the worker's own logs too")
 	flag.Parse()
+	opts.databaseURL = envOr("DATABASE_URL", db.DefaultURL)
+	opts.schema = envOr("POLLHOOK_SCHEMA", db.DefaultSchema)
+	opts.logOut, opts.logLevel = os.Stderr, slog.LevelError
+	if opts.verbose {
+		opts.logLevel = slog.LevelInfo
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -29,4 +38,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }

@@ -46,6 +46,7 @@ func ownVars() []Var {
 	return []Var{
 		{"DATABASE_URL", DefaultDatabaseURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
+		{"POLLHOOK_DB_MAX_CONNS", "40", "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
 		{"POLLHOOK_HTTP_ADDR", "127.0.0.1:8080", "listen address of /healthz, /readyz and /metrics"},
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", "info", "debug, info, warn or error"},
@@ -79,6 +80,8 @@ type Config struct {
 	DatabaseURL string
 	// Schema is POLLHOOK_SCHEMA.
 	Schema string
+	// DBMaxConns is POLLHOOK_DB_MAX_CONNS.
+	DBMaxConns int
 	// HTTPAddr is POLLHOOK_HTTP_ADDR.
 	HTTPAddr string
 	// Pprof is POLLHOOK_PPROF.
@@ -119,6 +122,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		DatabaseURL: r.str("DATABASE_URL", DefaultDatabaseURL),
 		Schema:      r.str("POLLHOOK_SCHEMA", db.DefaultSchema),
 		HTTPAddr:    r.str("POLLHOOK_HTTP_ADDR", "127.0.0.1:8080"),
+		DBMaxConns:  r.num("POLLHOOK_DB_MAX_CONNS", 40),
 		JobTimeout:  r.dur("POLLHOOK_JOB_TIMEOUT", time.Minute),
 		Pprof:       r.boolean("POLLHOOK_PPROF", false),
 		RescueAfter: r.dur("POLLHOOK_RESCUE_AFTER", 2*time.Minute),

@@ -51,7 +51,7 @@ type Options struct {
 // Start connects, starts River and the HTTP server, and returns the running
 // worker. The schema must be migrated (cmd/migrate up).
 func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Worker, error) {
-	pool, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, Schema: cfg.Schema, MaxConns: int32(min(cfg.Jobs.PollWorkers+cfg.Jobs.DeliverWorkers+10, 200))})
+	pool, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, Schema: cfg.Schema, MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return nil, err
 	}
