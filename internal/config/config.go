@@ -68,6 +68,7 @@ func ownVars() []Var {
 		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", "120h", "disable a subscriber whose deliveries keep failing this long"},
 		{"POLLHOOK_RETENTION_REDACT_AFTER", "720h", "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
 		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", "2160h", "delete delivery attempt records this old"},
+		{"POLLHOOK_OTLP_ENDPOINT", "", "OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; tracing of every job run (otelriver) is off when empty"},
 		{"POLLHOOK_RIVERUI_USER", "", "River UI basic-auth user (River UI is served at /riverui/ only with a user and password)"},
 		{"POLLHOOK_RIVERUI_PASSWORD", "", "River UI basic-auth password"},
 		{"POLLHOOK_RIVERUI_INSECURE", "false", "serve River UI without authentication (local use only)"},
@@ -94,6 +95,8 @@ type Config struct {
 	JobTimeout time.Duration
 	// RescueAfter is POLLHOOK_RESCUE_AFTER.
 	RescueAfter time.Duration
+	// OTLPEndpoint is POLLHOOK_OTLP_ENDPOINT.
+	OTLPEndpoint string
 	// RiverUI configures the River UI mount.
 	RiverUI RiverUI
 	// Jobs is the polling engine's configuration.
@@ -119,14 +122,15 @@ func (u RiverUI) Enabled() bool { return u.Insecure || (u.User != "" && u.Passwo
 func Load(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	c := Config{
-		DatabaseURL: r.str("DATABASE_URL", DefaultDatabaseURL),
-		Schema:      r.str("POLLHOOK_SCHEMA", db.DefaultSchema),
-		HTTPAddr:    r.str("POLLHOOK_HTTP_ADDR", "127.0.0.1:8080"),
-		DBMaxConns:  r.num("POLLHOOK_DB_MAX_CONNS", 40),
-		JobTimeout:  r.dur("POLLHOOK_JOB_TIMEOUT", time.Minute),
-		Pprof:       r.boolean("POLLHOOK_PPROF", false),
-		RescueAfter: r.dur("POLLHOOK_RESCUE_AFTER", 2*time.Minute),
-		Jobs:        jobs.DefaultConfig(),
+		DatabaseURL:  r.str("DATABASE_URL", DefaultDatabaseURL),
+		Schema:       r.str("POLLHOOK_SCHEMA", db.DefaultSchema),
+		HTTPAddr:     r.str("POLLHOOK_HTTP_ADDR", "127.0.0.1:8080"),
+		DBMaxConns:   r.num("POLLHOOK_DB_MAX_CONNS", 40),
+		JobTimeout:   r.dur("POLLHOOK_JOB_TIMEOUT", time.Minute),
+		Pprof:        r.boolean("POLLHOOK_PPROF", false),
+		OTLPEndpoint: r.str("POLLHOOK_OTLP_ENDPOINT", ""),
+		RescueAfter:  r.dur("POLLHOOK_RESCUE_AFTER", 2*time.Minute),
+		Jobs:         jobs.DefaultConfig(),
 		RiverUI: RiverUI{
 			User:     r.str("POLLHOOK_RIVERUI_USER", ""),
 			Password: r.str("POLLHOOK_RIVERUI_PASSWORD", ""),

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/upstream"
@@ -40,6 +41,8 @@ type Deps struct {
 	RescueStuckJobsAfter time.Duration
 	// FetchPollInterval overrides River's fetch poll interval (tests).
 	FetchPollInterval time.Duration
+	// Middleware wraps every job run (OpenTelemetry tracing, when enabled).
+	Middleware []rivertype.Middleware
 }
 
 // Service runs pollhook's River client and its session listener.
@@ -91,6 +94,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		RescueStuckJobsAfter:        deps.RescueStuckJobsAfter,
 		FetchPollInterval:           deps.FetchPollInterval,
 		FetchCooldown:               fetchCooldown(deps.FetchPollInterval),
+		Middleware:                  deps.Middleware,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },

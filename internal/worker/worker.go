@@ -36,10 +36,11 @@ type Worker struct {
 	// Addr is the HTTP server's bound address.
 	Addr string
 
-	cfg    config.Config
-	logger *slog.Logger
-	server *http.Server
-	ln     net.Listener
+	cfg         config.Config
+	logger      *slog.Logger
+	server      *http.Server
+	ln          net.Listener
+	stopTracing func(context.Context) error
 }
 
 // Options tune a worker beyond its configuration (tests, demo, bench).
@@ -75,6 +76,11 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("worker: providers: %w", err)
 	}
+	middleware, stopTracing, err := tracing(ctx, w.cfg.OTLPEndpoint)
+	if err != nil {
+		return err
+	}
+	w.stopTracing = stopTracing
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
@@ -88,6 +94,7 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 		JobTimeout:           w.cfg.JobTimeout,
 		RescueStuckJobsAfter: w.cfg.RescueAfter,
 		FetchPollInterval:    opts.FetchPollInterval,
+		Middleware:           middleware,
 	})
 	if err != nil {
 		return err
@@ -155,6 +162,9 @@ func (w *Worker) Stop(ctx context.Context) error {
 	}
 	if w.Service != nil {
 		errs = append(errs, w.Service.Stop(ctx))
+	}
+	if w.stopTracing != nil {
+		errs = append(errs, w.stopTracing(ctx))
 	}
 	w.Pool.Close()
 	return errors.Join(errs...)
