@@ -59,6 +59,9 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 		return nil
 	}
 	attrs := []any{"delivery_id", id, "webhook_id", d.WebhookID, "subscriber", d.Subscriber, "event_type", d.EventType}
+	if d.SessionID != nil {
+		attrs = append(attrs, "session_id", *d.SessionID)
+	}
 	if !d.Enabled {
 		err := w.settle(ctx, job, func(tx pgx.Tx) error { return webhook.MarkPaused(ctx, tx, id) })
 		if errors.Is(err, webhook.ErrSubscriberEnabled) {
@@ -77,6 +80,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 		return fmt.Errorf("delivery %d: record attempt: %w", id, err)
 	}
 	attrs = append(attrs, "attempt", job.Attempt, "status", a.StatusCode, "duration", a.Duration)
+	w.logger.DebugContext(ctx, "webhook attempt", attrs...)
 	switch {
 	case a.Succeeded():
 		w.metrics.Delivery("succeeded", a.Duration)
