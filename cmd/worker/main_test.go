@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("POLLHOOK_WORKER_AS_COMMAND") == "1" {
+		os.Exit(run())
+	}
+	os.Exit(m.Run())
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startWorker runs this test binary as the worker command.
+func startWorker(t *testing.T, env ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMain$")
+	cmd.Env = append(append(os.Environ(), "POLLHOOK_WORKER_AS_COMMAND=1"), env...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, out
+}
+
+// TestSIGTERMStopsCleanlyAndLosesNothing stops a worker with SIGTERM while
+// provider calls are in flight: it must exit 0 promptly, leave no job
+// running, and a new worker must finish every session.
+func TestSIGTERMStopsCleanlyAndLosesNothing(t *testing.T) {
+	tdb := testdb.New(t)
+	ctx := context.Background()
+	sim := simulator.New(simulator.Options{DefaultScenario: simulator.Scenario{InProgressPolls: 2, Outcome: simulator.OutcomeSucceeded, Delay: 300 * time.Millisecond}})
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	var mu sync.Mutex
+	got := map[string]bool{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get("webhook-id")] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	for _, q := range []string{
+		`INSERT INTO subscribers (name, url) VALUES ('app', '` + hook.URL + `')`,
+		`INSERT INTO subscriber_secrets (subscriber, secret) VALUES ('app', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')`,
+		`INSERT INTO sessions (provider, flow, external_id, subscriber)
+			SELECT 'marksign', 'smartid_signing', 'tok-' || i, 'app' FROM generate_series(1, 40) AS i`,
+	} {
+		if _, err := tdb.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{
+		"DATABASE_URL=" + tdb.URL, "POLLHOOK_SCHEMA=" + tdb.Schema, "POLLHOOK_HTTP_ADDR=127.0.0.1:0",
+		"POLLHOOK_MARKSIGN_URL=" + simSrv.URL, "POLLHOOK_MARKSIGN_ACCESS_TOKEN=t",
+		"POLLHOOK_WEBHOOK_ALLOW_HTTP=true", "POLLHOOK_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8",
+		"POLLHOOK_BACKOFF_SMARTID_SIGNING=100ms,1,100ms,0", "POLLHOOK_LOG_FORMAT=json", "POLLHOOK_DB_MAX_CONNS=10",
+	}
+	cmd, out := startWorker(t, env...)
+	// Wait until provider calls are in flight, then stop.
+	deadline := time.Now().Add(20 * time.Second)
+	for sim.Polls("tok-1")+sim.Polls("tok-2")+sim.Polls("tok-3") == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("worker exited with %v after SIGTERM\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("worker still running 20 s after SIGTERM\n%s", out.String())
+	}
+	var running int
+	if err := tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running'`).Scan(&running); err != nil {
+		t.Fatal(err)
+	}
+	if running != 0 {
+		t.Fatalf("%d jobs left running by a clean shutdown", running)
+	}
+
+	startWorker(t, env...)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		var open int
+		if err := tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM sessions s LEFT JOIN deliveries d ON d.session_id = s.id
+			WHERE d.state IS DISTINCT FROM 'succeeded'`).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions without a delivered webhook after the restart", open)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 40 {
+		t.Fatalf("receiver got %d distinct webhook-ids, want 40", len(got))
+	}
+}
