@@ -1,0 +1,392 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/track"
+)
+
+// sessionStates are the states the sessions table accepts.
+func sessionStates() []string {
+	return []string{"pending", "polling", "succeeded", "failed", "refused", "expired", "not_found", "rejected", "cancelled"}
+}
+
+// providers are the providers the sessions table accepts.
+func providers() []string { return []string{"fortid", "marksign"} }
+
+// flows are the flows the sessions table accepts, of every provider.
+func flows() []string {
+	return []string{"verification", "smartid_identification", "smartid_signing", "smartid_hash_signing",
+		"mobileid_identification", "mobileid_signing", "mobileid_hash_signing"}
+}
+
+// defaultListLimit is the --limit of the list commands.
+const defaultListLimit = 50
+
+// sessionCommands are the "sessions" commands.
+func sessionCommands() []*command {
+	return []*command{
+		{
+			group: "sessions", name: "list",
+			summary: "list sessions, newest first (never their outcomes: use sessions show)",
+			setup: func(fs *flag.FlagSet) action {
+				var f sessionFilter
+				fs.StringVar(&f.state, "state", "", "only sessions in `STATE`: pending, polling, succeeded, failed, refused, expired, not_found, rejected or cancelled")
+				fs.StringVar(&f.provider, "provider", "", "only sessions of `PROVIDER`: fortid or marksign")
+				fs.StringVar(&f.flow, "flow", "", "only sessions of `FLOW`, e.g. verification or smartid_signing")
+				fs.StringVar(&f.subscriber, "subscriber", "", "only sessions whose webhooks go to subscriber `NAME`")
+				fs.Var(&f.since, "since", "only sessions registered at or after `TIME`: 1h, 7d or RFC 3339")
+				fs.IntVar(&f.limit, "limit", defaultListLimit, "show at most `N` sessions")
+				return func(ctx context.Context, e *env, _ []string) error { return sessionsList(ctx, e, f) }
+			},
+		},
+		{
+			group: "sessions", name: "show", args: []string{"ID"},
+			summary: "show a session with its outcome, its poll job's progress and its deliveries",
+			detail:  "The outcome is printed as stored and may hold personal data: handle the output accordingly.",
+			setup:   func(*flag.FlagSet) action { return sessionsShow },
+		},
+		{
+			group: "sessions", name: "cancel", args: []string{"ID"},
+			summary: "stop tracking a session; it ends as cancelled and its subscriber gets session.cancelled",
+			setup:   func(*flag.FlagSet) action { return sessionsCancel },
+		},
+	}
+}
+
+// sessionFilter holds the flags of sessions list.
+type sessionFilter struct {
+	state, provider, flow, subscriber string
+	since                             sinceFlag
+	limit                             int
+}
+
+// sessionRow is a session as listed: no outcome, no provider answer.
+type sessionRow struct {
+	ID         string     `json:"id"`
+	Provider   string     `json:"provider"`
+	Flow       string     `json:"flow"`
+	ExternalID string     `json:"external_id"`
+	Account    string     `json:"account"`
+	Subscriber string     `json:"subscriber"`
+	AppRef     *string    `json:"app_ref"`
+	State      string     `json:"state"`
+	Error      *string    `json:"error"`
+	Deadline   *time.Time `json:"deadline"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+func sessionsList(ctx context.Context, e *env, f sessionFilter) error {
+	if err := checkOneOf("state", f.state, sessionStates()); err != nil {
+		return err
+	}
+	if err := checkOneOf("provider", f.provider, providers()); err != nil {
+		return err
+	}
+	if err := checkOneOf("flow", f.flow, flows()); err != nil {
+		return err
+	}
+	if f.subscriber != "" {
+		if err := checkSubscriberName(f.subscriber); err != nil {
+			return err
+		}
+	}
+	if err := checkLimit(f.limit); err != nil {
+		return err
+	}
+	pool, err := e.db(ctx)
+	if err != nil {
+		return err
+	}
+	var since *time.Time
+	if !f.since.t.IsZero() {
+		since = &f.since.t
+	}
+	rows, err := pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, subscriber, app_ref,
+			state, error, deadline, created_at, finished_at
+		FROM sessions
+		WHERE ($1::text = '' OR state = $1)
+			AND ($2::text = '' OR provider = $2)
+			AND ($3::text = '' OR flow = $3)
+			AND ($4::text = '' OR subscriber = $4)
+			AND ($5::timestamptz IS NULL OR created_at >= $5)
+		ORDER BY created_at DESC, id DESC
+		LIMIT $6`, f.state, f.provider, f.flow, f.subscriber, since, f.limit)
+	if err != nil {
+		return fmt.Errorf("list sessions: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionRow, error) {
+		var s sessionRow
+		err := row.Scan(&s.ID, &s.Provider, &s.Flow, &s.ExternalID, &s.Account, &s.Subscriber, &s.AppRef,
+			&s.State, &s.Error, &s.Deadline, &s.CreatedAt, &s.FinishedAt)
+		return s, err
+	})
+	if err != nil {
+		return fmt.Errorf("list sessions: %w", err)
+	}
+	if e.json {
+		if list == nil {
+			list = []sessionRow{}
+		}
+		return writeJSON(e.stdout, list)
+	}
+	t := newTable(e.stdout)
+	t.row("ID", "STATE", "PROVIDER", "FLOW", "SUBSCRIBER", "APP_REF", "CREATED", "FINISHED", "ERROR")
+	for _, s := range list {
+		t.row(s.ID, s.State, s.Provider, s.Flow, s.Subscriber, clip(deref(s.AppRef), 40),
+			fmtTime(s.CreatedAt), fmtTimePtr(s.FinishedAt), clip(deref(s.Error), 60))
+	}
+	return t.flush()
+}
+
+// sessionDetail is a session as sessions show prints it.
+type sessionDetail struct {
+	sessionRow
+	Locale            string          `json:"locale"`
+	CancelRequestedAt *time.Time      `json:"cancel_requested_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
+	RedactedAt        *time.Time      `json:"redacted_at"`
+	Outcome           json.RawMessage `json:"outcome"`
+	PollJobID         *int64          `json:"poll_job_id"`
+	PollJob           *pollJobJSON    `json:"poll_job"`
+	Deliveries        []deliveryRow   `json:"deliveries"`
+}
+
+// pollJobJSON is a session's River poll job.
+type pollJobJSON struct {
+	ID          int64        `json:"id"`
+	State       string       `json:"state"`
+	Attempt     int          `json:"attempt"`
+	MaxAttempts int          `json:"max_attempts"`
+	ScheduledAt time.Time    `json:"scheduled_at"`
+	FinalizedAt *time.Time   `json:"finalized_at"`
+	LastError   string       `json:"last_job_error,omitempty"`
+	Progress    pollProgress `json:"progress"`
+}
+
+// pollProgress is the poll job's progress as the poll worker keeps it in the
+// job's metadata under "pollhook" (internal/jobs/poll_progress.go).
+type pollProgress struct {
+	Polls               int       `json:"polls"`
+	LastPolledAt        time.Time `json:"last_polled_at,omitzero"`
+	LastResult          string    `json:"last_result,omitempty"`
+	LastHTTPStatus      int       `json:"last_http_status,omitempty"`
+	LastUnknownStatus   string    `json:"last_unknown_status,omitempty"`
+	LastError           string    `json:"last_error,omitempty"`
+	Transient           int       `json:"transient,omitempty"`
+	CredentialsFailures int       `json:"credentials_failures,omitempty"`
+	NextPollAt          time.Time `json:"next_poll_at,omitzero"`
+}
+
+// progressMetadataKey is the job metadata key of pollProgress.
+const progressMetadataKey = "pollhook"
+
+func sessionsShow(ctx context.Context, e *env, args []string) error {
+	id, err := parseSessionID(args[0])
+	if err != nil {
+		return err
+	}
+	pool, err := e.db(ctx)
+	if err != nil {
+		return err
+	}
+	var s sessionDetail
+	err = pool.QueryRow(ctx, `SELECT id::text, provider, flow, external_id, account, subscriber, app_ref,
+			state, error, deadline, created_at, finished_at,
+			locale, cancel_requested_at, updated_at, redacted_at, outcome, poll_job_id
+		FROM sessions WHERE id = $1`, id).Scan(
+		&s.ID, &s.Provider, &s.Flow, &s.ExternalID, &s.Account, &s.Subscriber, &s.AppRef,
+		&s.State, &s.Error, &s.Deadline, &s.CreatedAt, &s.FinishedAt,
+		&s.Locale, &s.CancelRequestedAt, &s.UpdatedAt, &s.RedactedAt, &s.Outcome, &s.PollJobID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("session %s does not exist", id)
+	}
+	if err != nil {
+		return fmt.Errorf("show session %s: %w", id, err)
+	}
+	if s.PollJobID != nil {
+		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID); err != nil {
+			return fmt.Errorf("show session %s: %w", id, err)
+		}
+	}
+	if s.Deliveries, err = sessionDeliveries(ctx, pool, id); err != nil {
+		return fmt.Errorf("show session %s: %w", id, err)
+	}
+	if e.json {
+		return writeJSON(e.stdout, s)
+	}
+	return writeSessionDetail(e, &s)
+}
+
+// pollJob reads a poll job and its progress; nil if River has deleted it.
+func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
+	client, err := e.river(ctx)
+	if err != nil {
+		return nil, err
+	}
+	job, err := client.JobGet(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read poll job %d: %w", id, err)
+	}
+	out := &pollJobJSON{
+		ID: job.ID, State: string(job.State), Attempt: job.Attempt, MaxAttempts: job.MaxAttempts,
+		ScheduledAt: job.ScheduledAt, FinalizedAt: job.FinalizedAt,
+	}
+	if n := len(job.Errors); n > 0 {
+		out.LastError = job.Errors[n-1].Error
+	}
+	var meta map[string]json.RawMessage
+	if len(job.Metadata) > 0 && json.Unmarshal(job.Metadata, &meta) == nil {
+		// A corrupt entry shows as no progress, as the worker reads it.
+		_ = json.Unmarshal(meta[progressMetadataKey], &out.Progress)
+	}
+	return out, nil
+}
+
+func writeSessionDetail(e *env, s *sessionDetail) error {
+	w := e.stdout
+	fmt.Fprintf(w, "Session %s\n", s.ID)
+	t := newTable(w)
+	field := func(k, v string) { t.row("  "+k, v) }
+	field("provider", s.Provider)
+	field("flow", s.Flow)
+	field("external id", s.ExternalID)
+	field("account", s.Account)
+	field("locale", s.Locale)
+	field("subscriber", s.Subscriber)
+	field("app ref", deref(s.AppRef))
+	field("state", s.State)
+	field("deadline", fmtTimePtr(s.Deadline))
+	field("created", fmtTime(s.CreatedAt))
+	field("updated", fmtTime(s.UpdatedAt))
+	field("finished", fmtTimePtr(s.FinishedAt))
+	if s.CancelRequestedAt != nil {
+		field("cancel requested", fmtTimePtr(s.CancelRequestedAt))
+	}
+	if s.RedactedAt != nil {
+		field("redacted", fmtTimePtr(s.RedactedAt))
+	}
+	field("error", deref(s.Error))
+	if len(s.Outcome) == 0 {
+		field("outcome", "")
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(s.Outcome) > 0 {
+		fmt.Fprintf(w, "  outcome (personal data):\n    %s\n", indentJSON(s.Outcome, "    "))
+	}
+
+	fmt.Fprintln(w)
+	switch {
+	case s.PollJobID == nil:
+		fmt.Fprintln(w, "Poll job: none yet (a worker queues one within seconds of registration)")
+	case s.PollJob == nil:
+		fmt.Fprintf(w, "Poll job %d: no longer in River (it deletes finished jobs after a while)\n", *s.PollJobID)
+	default:
+		j := s.PollJob
+		p := j.Progress
+		fmt.Fprintf(w, "Poll job %d\n", j.ID)
+		t := newTable(w)
+		field := func(k, v string) { t.row("  "+k, v) }
+		field("state", j.State)
+		field("attempt", fmt.Sprintf("%d of %d", j.Attempt, j.MaxAttempts))
+		field("scheduled at", fmtTime(j.ScheduledAt))
+		if j.FinalizedAt != nil {
+			field("finalized at", fmtTimePtr(j.FinalizedAt))
+		}
+		field("polls", strconv.Itoa(p.Polls))
+		field("last polled at", fmtTime(p.LastPolledAt))
+		last := p.LastResult
+		if p.LastHTTPStatus != 0 {
+			last += fmt.Sprintf(" (HTTP %d)", p.LastHTTPStatus)
+		}
+		if p.LastUnknownStatus != "" {
+			last += fmt.Sprintf(" (status %q)", p.LastUnknownStatus)
+		}
+		field("last result", last)
+		field("last error", p.LastError)
+		if p.Transient > 0 || p.CredentialsFailures > 0 {
+			field("failures", fmt.Sprintf("%d transient, %d credentials", p.Transient, p.CredentialsFailures))
+		}
+		field("next poll at", fmtTime(p.NextPollAt))
+		if j.LastError != "" {
+			field("last job error", j.LastError)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w)
+	if len(s.Deliveries) == 0 {
+		_, err := fmt.Fprintln(w, "Deliveries: none")
+		return err
+	}
+	fmt.Fprintln(w, "Deliveries")
+	return writeDeliveryTable(w, s.Deliveries)
+}
+
+// cancelJSON is the result of sessions cancel.
+type cancelJSON struct {
+	SessionID string `json:"session_id"`
+	Cancelled bool   `json:"cancelled"`
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+func sessionsCancel(ctx context.Context, e *env, args []string) error {
+	id, err := parseSessionID(args[0])
+	if err != nil {
+		return err
+	}
+	tracker, err := track.New(e.config().Schema)
+	if err != nil {
+		return err
+	}
+	res := cancelJSON{SessionID: id}
+	var requestedAt *time.Time
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		ok, err := tracker.Cancel(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		res.Cancelled = ok
+		return tx.QueryRow(ctx, `SELECT state, cancel_requested_at FROM sessions WHERE id = $1`, id).Scan(&res.State, &requestedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("session %s does not exist", id)
+	}
+	if err != nil {
+		return fmt.Errorf("cancel session %s: %w", id, err)
+	}
+	var msg string
+	switch {
+	case res.Cancelled:
+		msg = fmt.Sprintf("Cancelled session %s: its poll job ends it as cancelled at its next run and sends session.cancelled.", id)
+	case res.State != "pending" && res.State != "polling":
+		res.Reason = "session already ended as " + res.State
+		msg = fmt.Sprintf("Not cancelled: session %s already ended as %s.", id, res.State)
+	default:
+		res.Reason = "cancellation already requested at " + fmtTimePtr(requestedAt)
+		msg = fmt.Sprintf("Not cancelled again: cancellation of session %s was requested at %s; its poll job ends it at its next run.", id, fmtTimePtr(requestedAt))
+	}
+	if e.json {
+		return writeJSON(e.stdout, res)
+	}
+	_, err = fmt.Fprintln(e.stdout, msg)
+	return err
+}
