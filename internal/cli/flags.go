@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -136,31 +137,10 @@ func checkOneOf(flagName, value string, allowed []string) error {
 // parseSessionID refuses a session id that is not a UUID, before Postgres
 // would.
 func parseSessionID(s string) (string, error) {
-	if !isUUID(s) {
+	if !upstream.IsUUID(s) {
 		return "", usagef("session id %q is not a UUID (e.g. 497f6eca-6276-4993-bfeb-53cbbbba6f08)", s)
 	}
 	return strings.ToLower(s), nil
-}
-
-// isUUID reports whether s is a UUID in its 8-4-4-4-12 hex form.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // parseDeliveryID refuses a delivery id that is not a positive integer.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/jobs"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/rivertype"
 
@@ -164,32 +166,15 @@ type sessionDetail struct {
 
 // pollJobJSON is a session's River poll job.
 type pollJobJSON struct {
-	ID          int64        `json:"id"`
-	State       string       `json:"state"`
-	Attempt     int          `json:"attempt"`
-	MaxAttempts int          `json:"max_attempts"`
-	ScheduledAt time.Time    `json:"scheduled_at"`
-	FinalizedAt *time.Time   `json:"finalized_at"`
-	LastError   string       `json:"last_job_error,omitempty"`
-	Progress    pollProgress `json:"progress"`
+	ID          int64             `json:"id"`
+	State       string            `json:"state"`
+	Attempt     int               `json:"attempt"`
+	MaxAttempts int               `json:"max_attempts"`
+	ScheduledAt time.Time         `json:"scheduled_at"`
+	FinalizedAt *time.Time        `json:"finalized_at"`
+	LastError   string            `json:"last_job_error,omitempty"`
+	Progress    jobs.PollProgress `json:"progress"`
 }
-
-// pollProgress is the poll job's progress as the poll worker keeps it in the
-// job's metadata under "pollhook" (internal/jobs/poll_progress.go).
-type pollProgress struct {
-	Polls               int       `json:"polls"`
-	LastPolledAt        time.Time `json:"last_polled_at,omitzero"`
-	LastResult          string    `json:"last_result,omitempty"`
-	LastHTTPStatus      int       `json:"last_http_status,omitempty"`
-	LastUnknownStatus   string    `json:"last_unknown_status,omitempty"`
-	LastError           string    `json:"last_error,omitempty"`
-	Transient           int       `json:"transient,omitempty"`
-	CredentialsFailures int       `json:"credentials_failures,omitempty"`
-	NextPollAt          time.Time `json:"next_poll_at,omitzero"`
-}
-
-// progressMetadataKey is the job metadata key of pollProgress.
-const progressMetadataKey = "pollhook"
 
 func sessionsShow(ctx context.Context, e *env, args []string) error {
 	id, err := parseSessionID(args[0])
@@ -248,11 +233,7 @@ func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
 	if n := len(job.Errors); n > 0 {
 		out.LastError = job.Errors[n-1].Error
 	}
-	var meta map[string]json.RawMessage
-	if len(job.Metadata) > 0 && json.Unmarshal(job.Metadata, &meta) == nil {
-		// A corrupt entry shows as no progress, as the worker reads it.
-		_ = json.Unmarshal(meta[progressMetadataKey], &out.Progress)
-	}
+	out.Progress = jobs.ProgressFromMetadata(job.Metadata)
 	return out, nil
 }
 

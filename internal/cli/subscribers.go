@@ -9,10 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -111,7 +107,7 @@ func subscribersList(ctx context.Context, e *env, _ []string) error {
 		out := make([]subscriberJSON, len(subs))
 		for i, s := range subs {
 			out[i] = subscriberJSON{
-				Name: s.Name, URL: s.URL, Enabled: s.Enabled, DisabledReason: s.DisabledReason,
+				Name: s.Name, URL: redactQuery(s.URL), Enabled: s.Enabled, DisabledReason: s.DisabledReason,
 				FailingSince: s.FailingSince, ActiveSecrets: s.ActiveSecrets, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 			}
 		}
@@ -120,7 +116,7 @@ func subscribersList(ctx context.Context, e *env, _ []string) error {
 	t := newTable(e.stdout)
 	t.row("NAME", "URL", "ENABLED", "DISABLED_REASON", "FAILING_SINCE", "SECRETS")
 	for _, s := range subs {
-		t.row(s.Name, s.URL, strconv.FormatBool(s.Enabled), s.DisabledReason, fmtTimePtr(s.FailingSince), strconv.Itoa(s.ActiveSecrets))
+		t.row(s.Name, redactQuery(s.URL), strconv.FormatBool(s.Enabled), s.DisabledReason, fmtTimePtr(s.FailingSince), strconv.Itoa(s.ActiveSecrets))
 	}
 	return t.flush()
 }
@@ -163,7 +159,7 @@ func subscribersDisable(ctx context.Context, e *env, name, reason string) error 
 	if err != nil {
 		return err
 	}
-	err = webhook.SetEnabled(ctx, pool, nil, name, false, reason)
+	_, err = webhook.SetEnabled(ctx, pool, nil, name, false, reason)
 	if errors.Is(err, webhook.ErrNotFound) {
 		return fmt.Errorf("subscriber %q does not exist", name)
 	}
@@ -190,8 +186,7 @@ func subscribersEnable(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ins := &countingInserter{Inserter: client}
-	err = webhook.SetEnabled(ctx, pool, ins, name, true, "")
+	queued, err := webhook.SetEnabled(ctx, pool, client, name, true, "")
 	if errors.Is(err, webhook.ErrNotFound) {
 		return fmt.Errorf("subscriber %q does not exist", name)
 	}
@@ -199,24 +194,17 @@ func subscribersEnable(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("enable subscriber: %w", err)
 	}
 	if e.json {
-		return writeJSON(e.stdout, map[string]any{"name": name, "enabled": true, "requeued": ins.queued})
+		return writeJSON(e.stdout, map[string]any{"name": name, "enabled": true, "requeued": queued})
 	}
-	_, err = fmt.Fprintf(e.stdout, "Enabled subscriber %s; queued %s again.\n", name, plural(ins.queued, "paused delivery", "paused deliveries"))
+	_, err = fmt.Fprintf(e.stdout, "Enabled subscriber %s; queued %s again.\n", name, plural(queued, "paused delivery", "paused deliveries"))
 	return err
 }
 
-// countingInserter counts the delivery jobs webhook.SetEnabled asks for: one
-// per paused delivery it resumes.
-type countingInserter struct {
-	webhook.Inserter
-	queued int
-}
-
-// InsertManyTx counts params and inserts them.
-func (c *countingInserter) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	res, err := c.Inserter.InsertManyTx(ctx, tx, params)
-	if err == nil {
-		c.queued += len(params)
+// redactQuery hides a URL's query string, where apps sometimes put tokens:
+// listings show where webhooks go, not how the receiver authenticates them.
+func redactQuery(raw string) string {
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		return raw[:i] + "?[redacted]"
 	}
-	return res, err
+	return raw
 }

@@ -90,7 +90,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 		w.metrics.Delivery("gone", a.Duration)
 		w.metrics.SubscriberDisabled()
 		if err := w.settle(ctx, job, func(tx pgx.Tx) error {
-			if err := webhook.SetEnabled(ctx, tx, nil, d.Subscriber, false, "receiver answered 410 Gone"); err != nil {
+			if _, err := webhook.SetEnabled(ctx, tx, nil, d.Subscriber, false, "receiver answered 410 Gone"); err != nil {
 				return fmt.Errorf("disable subscriber: %w", err)
 			}
 			return webhook.MarkPaused(ctx, tx, id)

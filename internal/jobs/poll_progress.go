@@ -3,18 +3,16 @@ package jobs
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/riverqueue/river/rivertype"
 )
 
-// progressKey is the job metadata key holding a poll job's progress.
-const progressKey = "pollhook"
+// ProgressKey is the job metadata key holding a poll job's PollProgress.
+const ProgressKey = "pollhook"
 
-// pollProgress is what a poll job remembers between runs. It lives in the
+// PollProgress is what a poll job remembers between runs. It lives in the
 // River job's metadata, written with the snooze River writes anyway, so a
 // non-terminal poll never rewrites the sessions row, and a restarted worker
 // continues the backoff sequence where it was.
-type pollProgress struct {
+type PollProgress struct {
 	// Polls counts the provider calls made so far.
 	Polls int `json:"polls"`
 	// LastPolledAt is when the last call was made.
@@ -36,14 +34,15 @@ type pollProgress struct {
 	NextPollAt time.Time `json:"next_poll_at,omitzero"`
 }
 
-// progressFromJob reads the progress a job carries; a new job has none.
-func progressFromJob(job *rivertype.JobRow) pollProgress {
+// ProgressFromMetadata reads the progress in a poll job's metadata; a new
+// job has none. A corrupt entry reads as none: the backoff sequence then
+// restarts rather than the job failing.
+func ProgressFromMetadata(metadata []byte) PollProgress {
 	var meta struct {
-		P pollProgress `json:"pollhook"`
+		P PollProgress `json:"pollhook"`
 	}
-	if len(job.Metadata) > 0 {
-		// A corrupt entry restarts the sequence rather than failing the job.
-		_ = json.Unmarshal(job.Metadata, &meta)
+	if len(metadata) > 0 {
+		_ = json.Unmarshal(metadata, &meta)
 	}
 	return meta.P
 }

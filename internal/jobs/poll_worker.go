@@ -58,7 +58,7 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		w.logger.InfoContext(ctx, "session polling", "session_id", s.ID, "flow", s.Flow, "account", s.Account, "deadline", deadline)
 	}
 
-	prog := progressFromJob(job.JobRow)
+	prog := ProgressFromMetadata(job.Metadata)
 	if s.CancelRequested != nil {
 		return w.finish(ctx, job, s, ending{state: StateCancelled, errMsg: "tracking cancelled by request"})
 	}
@@ -125,7 +125,7 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		wait = max(remaining, 0)
 	}
 	prog.NextPollAt = time.Now().Add(wait)
-	if err := river.MetadataSet(ctx, progressKey, prog); err != nil {
+	if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
 		return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
 	}
 	return river.JobSnooze(wait)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/upstream"
 )
 
 // Defaults of Options.
@@ -332,7 +334,7 @@ func chaosAnswer(kind int, fortID bool) answer {
 func (s *Simulator) serveFortID(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	authorized := s.opts.FortIDAPIKey == "" || secretEqual(r.Header.Get("X-API-KEY"), s.opts.FortIDAPIKey)
-	if !isUUID(id) {
+	if !upstream.IsUUID(id) {
 		writeAnswer(w, fortIDMessage(http.StatusBadRequest, "Session ID is not a valid UUID."))
 		return
 	}
@@ -454,25 +456,4 @@ func writeAnswer(w http.ResponseWriter, ans answer) {
 // secretEqual compares a presented credential in constant time.
 func secretEqual(got, want string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-// isUUID reports whether s is a UUID in canonical textual form.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -237,7 +237,7 @@ func TestScenarioFromName(t *testing.T) {
 				t.Errorf("%s: scenario %+v, %v", id, got, ok)
 			}
 		}
-		if id := FortIDSessionID(o, i); !isUUID(id) || id[14] != '4' {
+		if id := FortIDSessionID(o, i); !upstream.IsUUID(id) || id[14] != '4' {
 			t.Errorf("FortIDSessionID = %q, not a v4 UUID", id)
 		}
 	}
@@ -453,7 +453,7 @@ func TestSuccessBodies(t *testing.T) {
 	file := sig["file"].(map[string]any)
 	content, _ := base64.StdEncoding.DecodeString(file["content"].(string))
 	sum := sha256.Sum256(content)
-	if file["digest"] != base64.StdEncoding.EncodeToString(sum[:]) || !bytes.HasPrefix(content, []byte("%PDF")) || !isUUID(sig["signature_id"].(string)) {
+	if file["digest"] != base64.StdEncoding.EncodeToString(sum[:]) || !bytes.HasPrefix(content, []byte("%PDF")) || !upstream.IsUUID(sig["signature_id"].(string)) {
 		t.Errorf("signature = %v", sig)
 	}
 }

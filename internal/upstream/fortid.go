@@ -20,7 +20,7 @@ func (c *Client) pollFortID(ctx context.Context, s Session) (Result, error) {
 	if s.Flow != FlowFortIDVerification {
 		return Result{}, fmt.Errorf("fortid: session %s: unknown flow %q (FortID has only %q)", s.ID, s.Flow, FlowFortIDVerification)
 	}
-	if !isUUID(s.ExternalID) {
+	if !IsUUID(s.ExternalID) {
 		return Result{}, fmt.Errorf("fortid: session %s: verification session id %q is not a UUID", s.ID, truncate(s.ExternalID, 64))
 	}
 	if c.cfg.FortID.BaseURL == "" {
@@ -104,9 +104,10 @@ func decodeFortID(status int, body []byte) Result {
 	return res
 }
 
-// isUUID reports whether s is a UUID in its canonical textual form
-// (8-4-4-4-12 hexadecimal digits, any version).
-func isUUID(s string) bool {
+// IsUUID reports whether s is a UUID in its canonical textual form
+// (8-4-4-4-12 hexadecimal digits, any version), as FortID requires of a
+// session id.
+func IsUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

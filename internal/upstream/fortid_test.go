@@ -168,8 +168,8 @@ func TestFortIDRejectsNonUUIDBeforeHTTP(t *testing.T) {
 		t.Errorf("provider got %d requests, want none", n)
 	}
 	for _, id := range []string{testFortIDID, strings.ToUpper(testFortIDID), "00000000-0000-0000-0000-000000000000"} {
-		if !isUUID(id) {
-			t.Errorf("isUUID(%q) = false", id)
+		if !IsUUID(id) {
+			t.Errorf("IsUUID(%q) = false", id)
 		}
 	}
 }

@@ -440,7 +440,7 @@ func TestSetEnabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := SetEnabled(ctx, tx, nil, "app", false, "test"); err != nil {
+	if _, err := SetEnabled(ctx, tx, nil, "app", false, "test"); err != nil {
 		t.Fatal(err)
 	}
 	_ = tx.Rollback(ctx)
@@ -448,7 +448,7 @@ func TestSetEnabled(t *testing.T) {
 		t.Error("SetEnabled in a rolled back transaction disabled the subscriber")
 	}
 
-	if err := SetEnabled(ctx, pool, nil, "app", false, "receiver answered 410 Gone"); err != nil {
+	if _, err := SetEnabled(ctx, pool, nil, "app", false, "receiver answered 410 Gone"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE subscribers SET failing_since = now() - interval '1 day'`); err != nil {
@@ -458,18 +458,18 @@ func TestSetEnabled(t *testing.T) {
 	if s := subs[0]; s.Enabled || s.DisabledReason != "receiver answered 410 Gone" {
 		t.Errorf("after disabling: %+v", s)
 	}
-	if err := SetEnabled(ctx, pool, nil, "other", false, ""); err != nil {
+	if _, err := SetEnabled(ctx, pool, nil, "other", false, ""); err != nil {
 		t.Fatal(err)
 	}
 	if subs, _ := ListSubscribers(ctx, pool); subs[1].DisabledReason != "disabled by an operator" {
 		t.Errorf("default reason = %q", subs[1].DisabledReason)
 	}
 
-	if err := SetEnabled(ctx, pool, nil, "app", true, ""); err == nil {
+	if _, err := SetEnabled(ctx, pool, nil, "app", true, ""); err == nil {
 		t.Error("enabling without an inserter succeeded")
 	}
-	if err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil {
-		t.Fatal(err)
+	if n, err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil || n != 2 {
+		t.Fatalf("SetEnabled = %d, %v; want 2 paused deliveries queued again", n, err)
 	}
 	subs, _ = ListSubscribers(ctx, pool)
 	if s := subs[0]; !s.Enabled || s.DisabledReason != "" || s.FailingSince != nil {
@@ -490,7 +490,7 @@ func TestSetEnabled(t *testing.T) {
 		t.Errorf("another subscriber's paused delivery became %s", got)
 	}
 
-	if err := SetEnabled(ctx, pool, f.river, "missing", true, ""); !errors.Is(err, ErrNotFound) {
+	if _, err := SetEnabled(ctx, pool, f.river, "missing", true, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SetEnabled(missing) = %v, want ErrNotFound", err)
 	}
 }
@@ -525,7 +525,7 @@ func TestDisableIfFailing(t *testing.T) {
 	}
 	check(72*time.Hour, false) // already disabled
 
-	if err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil {
+	if _, err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil {
 		t.Fatal(err)
 	}
 	setFailing(`now() - interval '6 days'`)

@@ -124,16 +124,17 @@ func RotateSecret(ctx context.Context, db DBTX, name string, overlap time.Durati
 // delivery of the subscriber again: they become pending and get a delivery
 // job from inserter, in the same transaction. Disabling needs no inserter
 // (nil is fine); deliveries already queued pause themselves when they run.
-func SetEnabled(ctx context.Context, db DBTX, inserter Inserter, name string, enabled bool, reason string) error {
+// It returns how many paused deliveries it queued again.
+func SetEnabled(ctx context.Context, db DBTX, inserter Inserter, name string, enabled bool, reason string) (int, error) {
 	if enabled && inserter == nil {
-		return errors.New("webhook: enabling a subscriber needs an inserter to queue its paused deliveries")
+		return 0, errors.New("webhook: enabling a subscriber needs an inserter to queue its paused deliveries")
 	}
 	if !enabled && reason == "" {
 		reason = "disabled by an operator"
 	}
 	tx, err := db.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("webhook: set subscriber %q enabled=%t: begin: %w", name, enabled, err)
+		return 0, fmt.Errorf("webhook: set subscriber %q enabled=%t: begin: %w", name, enabled, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
@@ -144,30 +145,31 @@ func SetEnabled(ctx context.Context, db DBTX, inserter Inserter, name string, en
 			updated_at = now()
 		WHERE name = $1`, name, enabled, reason)
 	if err != nil {
-		return fmt.Errorf("webhook: set subscriber %q enabled=%t: %w", name, enabled, err)
+		return 0, fmt.Errorf("webhook: set subscriber %q enabled=%t: %w", name, enabled, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
+		return 0, fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
 	}
+	var ids []int64
 	if enabled {
 		rows, err := tx.Query(ctx, `UPDATE deliveries SET state = 'pending', updated_at = now()
 			WHERE subscriber = $1 AND state = 'paused'
 			RETURNING id`, name)
 		if err != nil {
-			return fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
+			return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
-			return fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
+			return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
 		}
 		if err := enqueue(ctx, tx, inserter, ids); err != nil {
-			return fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
+			return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("webhook: set subscriber %q enabled=%t: commit: %w", name, enabled, err)
+		return 0, fmt.Errorf("webhook: set subscriber %q enabled=%t: commit: %w", name, enabled, err)
 	}
-	return nil
+	return len(ids), nil
 }
 
 // ListSubscribers returns every subscriber, by name.
