@@ -20,6 +20,11 @@ type PollProgress struct {
 	// LastResult summarises the last answer: in_progress, transient,
 	// credentials or unknown_status.
 	LastResult string `json:"last_result,omitempty"`
+	// LastAnswer is the LastResult of the last poll the provider actually
+	// answered (transient failures leave it as it was): a session whose
+	// provider last refused its credentials fails at the deadline, even if
+	// the final call timed out.
+	LastAnswer string `json:"last_answer,omitempty"`
 	// LastHTTPStatus is the last answer's HTTP status.
 	LastHTTPStatus int `json:"last_http_status,omitempty"`
 	// LastUnknownStatus is the last unrecognised status value, if any.

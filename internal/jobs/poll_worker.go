@@ -65,7 +65,7 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	now := time.Now()
 	if !now.Before(deadline) {
 		e := ending{state: string(upstream.StateExpired), errMsg: fmt.Sprintf("deadline %s reached after %d polls", deadline.UTC().Format(time.RFC3339), prog.Polls)}
-		if prog.LastResult == resultCredentials {
+		if prog.LastAnswer == resultCredentials {
 			e = ending{state: string(upstream.StateFailed), errMsg: fmt.Sprintf("provider refused the credentials of account %q until the deadline: %s", s.Account, prog.LastError)}
 		}
 		return w.finish(ctx, job, s, e)
@@ -117,6 +117,9 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		prog.LastResult = string(upstream.StateInProgress)
 		prog.LastError = ""
 		w.logger.DebugContext(ctx, "poll: in progress", attrs...)
+	}
+	if prog.LastResult != resultTransient {
+		prog.LastAnswer = prog.LastResult
 	}
 	w.metrics.Poll(string(s.Flow), prog.LastResult, elapsed)
 	wait = max(wait, res.RetryAfter)
