@@ -1,0 +1,136 @@
+// Command bench measures pollhook against a real Postgres: River's raw job
+// rate, pollhook's poll rate, end-to-end latency, sessions held in flight
+// and the webhook delivery rate. See docs/BENCHMARKS.md.
+//
+//	go run ./cmd/bench            # the full run, a few minutes
+//	go run ./cmd/bench --quick    # under a minute
+//	go run ./cmd/bench --json     # one JSON object
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/pollhook/pollhook/internal/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		// The scale ladder's alternative worker (--scale-fetch-poll-interval).
+		if err := bench.RunWorker(ctx, os.LookupEnv, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(run(ctx))
+}
+
+func run(ctx context.Context) int {
+	// --quick changes the other flags' defaults: look for it first.
+	cfg := bench.DefaultConfig()
+	for _, a := range os.Args[1:] {
+		if a == "-quick" || a == "--quick" || a == "-quick=true" || a == "--quick=true" {
+			cfg = bench.QuickConfig()
+		}
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Bool("quick", false, "small numbers and one ladder step: under a minute")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", envOr("DATABASE_URL", cfg.DatabaseURL), "Postgres URL (DATABASE_URL)")
+	fs.IntVar(&cfg.PollWorkers, "poll-workers", cfg.PollWorkers, "poll queue MaxWorkers, River and in-process runs")
+	fs.DurationVar(&cfg.FetchPollInterval, "fetch-poll-interval", cfg.FetchPollInterval, "River fetch poll interval of in-process runs (0: River's default, as cmd/worker)")
+	fs.IntVar(&cfg.RiverJobs, "river-jobs", cfg.RiverJobs, "N no-op River jobs (0 skips)")
+	fs.IntVar(&cfg.PollSessions, "sessions", cfg.PollSessions, "N sessions of the poll-rate run (0 skips)")
+	fs.IntVar(&cfg.PollsInProgress, "k", cfg.PollsInProgress, "K in-progress polls per session of the poll-rate run")
+	fs.IntVar(&cfg.LatencySessions, "latency-sessions", cfg.LatencySessions, "sessions of the latency run (0 skips)")
+	fs.DurationVar(&cfg.LatencySpacing, "latency-spacing", cfg.LatencySpacing, "pause between registrations of the latency run")
+	fs.IntVar(&cfg.Deliveries, "deliveries", cfg.Deliveries, "D webhooks of the delivery run (0 skips)")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound of each rate run")
+	steps := fs.String("scale", joinInts(cfg.Scale.Steps), "comma-separated session counts S of the ladder (empty skips)")
+	fs.Float64Var(&cfg.Scale.FortIDShare, "scale-fortid-share", cfg.Scale.FortIDShare, "share of FortID sessions in the ladder")
+	fs.DurationVar(&cfg.Scale.Warmup, "scale-warmup", cfg.Scale.Warmup, "wait after every session was polled once")
+	fs.DurationVar(&cfg.Scale.Window, "scale-window", cfg.Scale.Window, "measurement window per step")
+	fs.DurationVar(&cfg.Scale.Budget, "scale-budget", cfg.Scale.Budget, "time budget of the whole ladder")
+	fs.StringVar(&cfg.Scale.ProfileDir, "scale-profile-dir", "", "save a CPU profile of the worker per step here")
+	workers := fs.Int("scale-poll-workers", 0, "POLLHOOK_POLL_WORKERS of the ladder's worker (0: default)")
+	fetch := fs.Duration("scale-fetch-poll-interval", 0, "run the ladder's worker with this River fetch poll interval (bench's own worker mode; 0: cmd/worker)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return 2
+	}
+	var err error
+	if cfg.Scale.Steps, err = parseInts(*steps); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: --scale:", err)
+		return 2
+	}
+	cfg.Scale.WorkerEnv = map[string]string{}
+	if *workers > 0 {
+		cfg.Scale.WorkerEnv["POLLHOOK_POLL_WORKERS"] = strconv.Itoa(*workers)
+	}
+	if *fetch > 0 {
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		cfg.Scale.WorkerCommand = []string{self, "worker"}
+		cfg.Scale.WorkerEnv[bench.WorkerFetchPollIntervalVar] = fetch.String()
+	}
+	cfg.Progress = os.Stderr
+
+	res, err := bench.Run(ctx, cfg)
+	if res != nil {
+		var werr error
+		if *asJSON {
+			werr = bench.WriteJSON(os.Stdout, res)
+		} else {
+			werr = bench.WriteTable(os.Stdout, res)
+		}
+		if werr != nil {
+			fmt.Fprintln(os.Stderr, werr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func parseInts(s string) ([]int, error) {
+	var ns []int
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}

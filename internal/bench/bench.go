@@ -1,0 +1,187 @@
+// Package bench measures pollhook against a real Postgres: River's raw job
+// rate, pollhook's poll rate, the end-to-end latency from a provider's
+// terminal answer to the subscriber's webhook, how many sessions one worker
+// process holds in flight at the default cadence, and the webhook delivery
+// rate. cmd/bench runs it; docs/BENCHMARKS.md records a run.
+//
+// Every measurement works in a fresh schema named bench_<random> (created
+// with migrate.Up, dropped when the measurement ends, Ctrl-C included) and
+// talks to an in-process simulator (package simulator) and an in-process
+// webhook receiver (package receiver) on loopback ports.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/db"
+	"github.com/pollhook/pollhook/internal/jobs"
+)
+
+// Config says what to measure and how much.
+type Config struct {
+	// DatabaseURL is the Postgres the schemas are created in.
+	DatabaseURL string
+	// FetchPollInterval is River's fetch poll interval for the River,
+	// poll-rate, latency and delivery measurements; zero keeps River's
+	// default (1 s), as cmd/worker does.
+	FetchPollInterval time.Duration
+	// PollWorkers is the poll queue's MaxWorkers (pollhook's default 100).
+	PollWorkers int
+
+	// RiverJobs is N of the raw River measurement; zero skips it.
+	RiverJobs int
+	// PollSessions is N of the poll-rate measurement; zero skips it.
+	PollSessions int
+	// PollsInProgress is K: the in-progress polls of each session before
+	// its success.
+	PollsInProgress int
+	// LatencySessions is how many sessions the latency measurement tracks;
+	// zero skips it.
+	LatencySessions int
+	// LatencySpacing is the pause between two registrations there (light
+	// load: one session at a time).
+	LatencySpacing time.Duration
+	// Deliveries is D of the delivery-rate measurement; zero skips it.
+	Deliveries int
+
+	// Scale configures the sessions-in-flight ladder.
+	Scale ScaleConfig
+	// Timeout bounds each of the rate measurements.
+	Timeout time.Duration
+	// Progress receives a line per step; nil discards.
+	Progress io.Writer
+}
+
+// DefaultConfig is the full run: a few minutes on a 2-core machine.
+func DefaultConfig() Config {
+	return Config{
+		DatabaseURL:     db.DefaultURL,
+		PollWorkers:     jobs.DefaultConfig().PollWorkers,
+		RiverJobs:       20_000,
+		PollSessions:    2_000,
+		PollsInProgress: 10,
+		LatencySessions: 300,
+		LatencySpacing:  20 * time.Millisecond,
+		Deliveries:      5_000,
+		Scale:           DefaultScaleConfig(),
+		Timeout:         3 * time.Minute,
+	}
+}
+
+// QuickConfig finishes in well under a minute: small numbers, one ladder
+// step.
+func QuickConfig() Config {
+	c := DefaultConfig()
+	c.RiverJobs = 2_000
+	c.PollSessions = 200
+	c.PollsInProgress = 5
+	c.LatencySessions = 50
+	c.Deliveries = 500
+	c.Scale.Steps = []int{2_000}
+	c.Scale.Warmup = 5 * time.Second
+	c.Scale.Window = 10 * time.Second
+	c.Timeout = time.Minute
+	return c
+}
+
+// Results holds every figure of one run; a skipped measurement is nil.
+type Results struct {
+	// Machine describes where the run happened.
+	Machine Machine `json:"machine"`
+	// Started is when the run began.
+	Started time.Time `json:"started"`
+	// Duration is how long the whole run took.
+	Duration Seconds `json:"duration_s"`
+	// River is the raw River rate.
+	River *RiverResult `json:"river,omitempty"`
+	// Poll is pollhook's poll rate.
+	Poll *PollResult `json:"poll,omitempty"`
+	// Latency is the end-to-end latency.
+	Latency *LatencyResult `json:"latency,omitempty"`
+	// Scale is the sessions-in-flight ladder.
+	Scale *ScaleResult `json:"scale,omitempty"`
+	// Delivery is the webhook delivery rate.
+	Delivery *DeliveryResult `json:"delivery,omitempty"`
+}
+
+// PollToRiver is pollhook's poll rate over River's raw rate (0 when either
+// was not measured).
+func (r *Results) PollToRiver() float64 {
+	if r.River == nil || r.Poll == nil || r.River.JobsPerSecond == 0 {
+		return 0
+	}
+	return r.Poll.PollsPerSecond / r.River.JobsPerSecond
+}
+
+// Run performs every measurement cfg enables, one after the other, and
+// returns what it measured. A failed measurement stops the run; the results
+// gathered so far are returned with the error.
+func Run(ctx context.Context, cfg Config) (*Results, error) {
+	res := &Results{Started: time.Now()}
+	p := newProgress(cfg.Progress)
+	m, err := DescribeMachine(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return res, err
+	}
+	res.Machine = m
+	defer func() { res.Duration = Seconds(time.Since(res.Started).Seconds()) }()
+
+	if cfg.RiverJobs > 0 {
+		p.printf("river: %d no-op jobs, %d workers", cfg.RiverJobs, cfg.PollWorkers)
+		if res.River, err = MeasureRiver(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: river rate: %w", err)
+		}
+		p.printf("river: %.0f jobs/s", res.River.JobsPerSecond)
+	}
+	if cfg.PollSessions > 0 {
+		p.printf("poll: %d sessions x %d polls", cfg.PollSessions, cfg.PollsInProgress+1)
+		if res.Poll, err = MeasurePoll(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: poll rate: %w", err)
+		}
+		p.printf("poll: %.0f polls/s", res.Poll.PollsPerSecond)
+	}
+	if cfg.LatencySessions > 0 {
+		p.printf("latency: %d sessions, one every %s", cfg.LatencySessions, cfg.LatencySpacing)
+		if res.Latency, err = MeasureLatency(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: latency: %w", err)
+		}
+		p.printf("latency: p50 %s p99 %s", res.Latency.P50, res.Latency.P99)
+	}
+	if cfg.Deliveries > 0 {
+		p.printf("delivery: %d webhooks", cfg.Deliveries)
+		if res.Delivery, err = MeasureDelivery(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: delivery rate: %w", err)
+		}
+		p.printf("delivery: %.0f deliveries/s", res.Delivery.PerSecond)
+	}
+	if len(cfg.Scale.Steps) > 0 {
+		if res.Scale, err = MeasureScale(ctx, cfg, p); err != nil {
+			return res, fmt.Errorf("bench: scale: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// progress prints timestamped progress lines.
+type progress struct {
+	w     io.Writer
+	start time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	if w == nil {
+		w = io.Discard
+	}
+	return &progress{w: w, start: time.Now()}
+}
+
+func (p *progress) printf(format string, args ...any) {
+	fmt.Fprintf(p.w, "%7.1fs  %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// discardLogger drops every record.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
