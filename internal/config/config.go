@@ -53,6 +53,7 @@ func ownVars() []Var {
 		{"POLLHOOK_LOG_FORMAT", "auto", "auto (text on a terminal, JSON otherwise), text or json"},
 		{"POLLHOOK_POLL_WORKERS", "100", "concurrent poll jobs per worker process"},
 		{"POLLHOOK_DELIVER_WORKERS", "50", "concurrent webhook deliveries per worker process"},
+		{"POLLHOOK_FETCH_POLL_INTERVAL", "100ms", "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
 		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often sessions inserted while no worker listened are picked up"},
 		{"POLLHOOK_JOB_TIMEOUT", "1m", "longest run of one job (one provider call or one webhook POST)"},
 		{"POLLHOOK_RESCUE_AFTER", "2m", "how long a job may run before River presumes its worker dead and retries it"},
@@ -158,6 +159,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	j.PollWorkers = r.num("POLLHOOK_POLL_WORKERS", j.PollWorkers)
 	j.DeliverWorkers = r.num("POLLHOOK_DELIVER_WORKERS", j.DeliverWorkers)
 	j.SweepInterval = r.dur("POLLHOOK_SWEEP_INTERVAL", j.SweepInterval)
+	j.FetchPollInterval = r.dur("POLLHOOK_FETCH_POLL_INTERVAL", j.FetchPollInterval)
+	j.FetchCooldown = min(j.FetchCooldown, j.FetchPollInterval)
 	j.FortIDTimeout = r.dur("POLLHOOK_FORTID_SESSION_TIMEOUT", j.FortIDTimeout)
 	j.FortIDGrace = r.dur("POLLHOOK_FORTID_GRACE_PERIOD", j.FortIDGrace)
 	j.CredentialsBackoff = r.dur("POLLHOOK_CREDENTIALS_BACKOFF", j.CredentialsBackoff)

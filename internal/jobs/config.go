@@ -33,6 +33,13 @@ type Config struct {
 	// SweepInterval is how often the sweep looks for sessions inserted by SQL
 	// while no worker listened.
 	SweepInterval time.Duration
+	// FetchPollInterval is how often each of the poll and deliver queues
+	// looks for due jobs when no notification arrives. Snoozed polls wake
+	// through it, so it bounds their scheduling lag.
+	FetchPollInterval time.Duration
+	// FetchCooldown is the shortest time between two fetches of a queue;
+	// with MaxWorkers it caps a queue's job rate.
+	FetchCooldown time.Duration
 	// PollWorkers is the number of concurrent poll jobs per process.
 	PollWorkers int
 	// DeliverWorkers is the number of concurrent deliveries per process.
@@ -83,6 +90,8 @@ func DefaultConfig() Config {
 		FortIDGrace:        time.Minute,
 		CredentialsBackoff: time.Minute,
 		SweepInterval:      5 * time.Second,
+		FetchPollInterval:  100 * time.Millisecond,
+		FetchCooldown:      25 * time.Millisecond,
 		PollWorkers:        100,
 		DeliverWorkers:     50,
 		Webhook: WebhookConfig{
@@ -117,6 +126,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("credentials backoff %s must be positive", c.CredentialsBackoff)
 	case c.SweepInterval <= 0:
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
+	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.FetchCooldown > c.FetchPollInterval:
+		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive, the cooldown no longer", c.FetchPollInterval, c.FetchCooldown)
 	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:

@@ -34,6 +34,14 @@ func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logge
 // hands the terminal outcome off to delivery.
 func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	w.metrics.PollLag(time.Since(job.ScheduledAt))
+	prog := ProgressFromMetadata(job.Metadata)
+	if wait := time.Until(prog.NextPollAt); prog.Polls > 0 && wait > 0 {
+		// A wait longer than River's scheduler interval is served in steps:
+		// a short snooze makes the job available at once with a future
+		// scheduled_at, which the producer's next fetch picks up on time,
+		// while a long one waits for the scheduler's 5 s sweep on top.
+		return river.JobSnooze(min(wait, maxSnooze))
+	}
 	s, err := loadSession(ctx, w.pool, job.Args.SessionID)
 	if errors.Is(err, errSessionNotFound) {
 		w.logger.WarnContext(ctx, "poll job for a deleted session: dropping the job", "session_id", job.Args.SessionID)
@@ -58,7 +66,6 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		w.logger.InfoContext(ctx, "session polling", "session_id", s.ID, "flow", s.Flow, "account", s.Account, "deadline", deadline)
 	}
 
-	prog := ProgressFromMetadata(job.Metadata)
 	if s.CancelRequested != nil {
 		return w.finish(ctx, job, s, ending{state: StateCancelled, errMsg: "tracking cancelled by request"})
 	}
@@ -131,8 +138,13 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
 		return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
 	}
-	return river.JobSnooze(wait)
+	return river.JobSnooze(min(wait, maxSnooze))
 }
+
+// maxSnooze is the longest single snooze: River's job scheduler interval.
+// Up to it River makes a snoozed job available at once and the fetch loop
+// runs it on time; past it the job waits for the scheduler too.
+const maxSnooze = 5 * time.Second
 
 // Poll results recorded in progress and metrics besides the states.
 const (

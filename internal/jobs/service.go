@@ -39,7 +39,7 @@ type Deps struct {
 	// presumes its worker dead (killed mid-run) and runs it again (default 2
 	// minutes; at least JobTimeout).
 	RescueStuckJobsAfter time.Duration
-	// FetchPollInterval overrides River's fetch poll interval (tests).
+	// FetchPollInterval, if set, overrides Config.FetchPollInterval (tests).
 	FetchPollInterval time.Duration
 	// Middleware wraps every job run (OpenTelemetry tracing, when enabled).
 	Middleware []rivertype.Middleware
@@ -60,6 +60,10 @@ type Service struct {
 func NewService(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("jobs: config: %w", err)
+	}
+	if deps.FetchPollInterval > 0 {
+		cfg.FetchPollInterval = deps.FetchPollInterval
+		cfg.FetchCooldown = min(cfg.FetchCooldown, deps.FetchPollInterval)
 	}
 	if deps.JobTimeout == 0 {
 		deps.JobTimeout = time.Minute
@@ -92,8 +96,8 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		// and are kept as long as the data they led to.
 		CompletedJobRetentionPeriod: cfg.Retention.RedactAfter,
 		RescueStuckJobsAfter:        deps.RescueStuckJobsAfter,
-		FetchPollInterval:           deps.FetchPollInterval,
-		FetchCooldown:               fetchCooldown(deps.FetchPollInterval),
+		FetchPollInterval:           cfg.FetchPollInterval,
+		FetchCooldown:               cfg.FetchCooldown,
 		Middleware:                  deps.Middleware,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
@@ -163,13 +167,4 @@ func (s *Service) Stop(ctx context.Context) error {
 // EnqueuePending runs the sweep once, now.
 func (s *Service) EnqueuePending(ctx context.Context) (int, error) {
 	return s.enqueuer.EnqueuePending(ctx)
-}
-
-// fetchCooldown keeps River's fetch cooldown no longer than its poll
-// interval, as River requires.
-func fetchCooldown(pollInterval time.Duration) time.Duration {
-	if pollInterval > 0 && pollInterval < river.FetchCooldownDefault {
-		return pollInterval
-	}
-	return 0
 }

@@ -57,11 +57,13 @@ func NewSender(cfg SenderConfig) *Sender {
 		cfg.MaxResponseBody = DefaultMaxResponseBody
 	}
 	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us, past the Guard
-		DialContext:           cfg.Guard.DialContext(&net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}),
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   10,
+		Proxy:             nil, // a proxy would dial for us, past the Guard
+		DialContext:       cfg.Guard.DialContext(&net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}),
+		ForceAttemptHTTP2: true,
+		// Enough idle connections that every deliver worker posting to one
+		// busy subscriber reuses one rather than dialling anew.
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: cfg.Timeout,
