@@ -23,14 +23,6 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == "worker" {
-		// The scale ladder's alternative worker (--scale-fetch-poll-interval).
-		if err := bench.RunWorker(ctx, os.LookupEnv, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "bench worker:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	os.Exit(run(ctx))
 }
 
@@ -62,7 +54,7 @@ func run(ctx context.Context) int {
 	fs.DurationVar(&cfg.Scale.Budget, "scale-budget", cfg.Scale.Budget, "time budget of the whole ladder")
 	fs.StringVar(&cfg.Scale.ProfileDir, "scale-profile-dir", "", "save a CPU profile of the worker per step here")
 	workers := fs.Int("scale-poll-workers", 0, "POLLHOOK_POLL_WORKERS of the ladder's worker (0: default)")
-	fetch := fs.Duration("scale-fetch-poll-interval", 0, "run the ladder's worker with this River fetch poll interval (bench's own worker mode; 0: cmd/worker)")
+	fetch := fs.Duration("scale-fetch-poll-interval", 0, "POLLHOOK_FETCH_POLL_INTERVAL of the ladder's worker (0: default)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -76,13 +68,7 @@ func run(ctx context.Context) int {
 		cfg.Scale.WorkerEnv["POLLHOOK_POLL_WORKERS"] = strconv.Itoa(*workers)
 	}
 	if *fetch > 0 {
-		self, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return 1
-		}
-		cfg.Scale.WorkerCommand = []string{self, "worker"}
-		cfg.Scale.WorkerEnv[bench.WorkerFetchPollIntervalVar] = fetch.String()
+		cfg.Scale.WorkerEnv["POLLHOOK_FETCH_POLL_INTERVAL"] = fetch.String()
 	}
 	cfg.Progress = os.Stderr
 

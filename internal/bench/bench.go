@@ -26,8 +26,8 @@ type Config struct {
 	// DatabaseURL is the Postgres the schemas are created in.
 	DatabaseURL string
 	// FetchPollInterval is River's fetch poll interval for the River,
-	// poll-rate, latency and delivery measurements; zero keeps River's
-	// default (1 s), as cmd/worker does.
+	// poll-rate, latency and delivery measurements; zero keeps pollhook's
+	// default (jobs.DefaultConfig), as cmd/worker does.
 	FetchPollInterval time.Duration
 	// PollWorkers is the poll queue's MaxWorkers (pollhook's default 100).
 	PollWorkers int

@@ -62,15 +62,19 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	}()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, noopWorker{})
+	// The poll queue's own settings, as jobs.NewService sets them.
+	def := jobs.DefaultConfig()
+	fetch, cooldown := def.FetchPollInterval, def.FetchCooldown
+	if cfg.FetchPollInterval > 0 {
+		fetch, cooldown = cfg.FetchPollInterval, min(cooldown, cfg.FetchPollInterval)
+	}
 	rc := &river.Config{
 		Schema:            env.schema,
 		Logger:            discardLogger(),
 		Queues:            map[string]river.QueueConfig{jobs.QueuePoll: {MaxWorkers: cfg.PollWorkers}},
 		Workers:           workers,
-		FetchPollInterval: cfg.FetchPollInterval,
-	}
-	if cfg.FetchPollInterval > 0 && cfg.FetchPollInterval < river.FetchCooldownDefault {
-		rc.FetchCooldown = cfg.FetchPollInterval // as jobs.NewService does
+		FetchPollInterval: fetch,
+		FetchCooldown:     cooldown,
 	}
 	client, err := river.NewClient(riverpgxv5.New(env.pool), rc)
 	if err != nil {

@@ -33,9 +33,6 @@ type ScaleConfig struct {
 	Budget time.Duration
 	// LagTarget is the scheduling lag p99 a step must stay under (1 s).
 	LagTarget time.Duration
-	// WorkerCommand, if set, is run as the worker instead of a fresh build
-	// of ./cmd/worker.
-	WorkerCommand []string
 	// WorkerEnv adds variables to the worker's environment (for instance
 	// POLLHOOK_POLL_WORKERS).
 	WorkerEnv map[string]string
@@ -113,15 +110,12 @@ func MeasureScale(ctx context.Context, cfg Config, p *progress) (*ScaleResult, e
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	argv := sc.WorkerCommand
-	if len(argv) == 0 {
-		p.printf("scale: building ./cmd/worker")
-		bin, err := buildWorker(ctx, "", dir)
-		if err != nil {
-			return nil, err
-		}
-		argv = []string{bin}
+	p.printf("scale: building ./cmd/worker")
+	bin, err := buildWorker(ctx, "", dir)
+	if err != nil {
+		return nil, err
 	}
+	argv := []string{bin}
 	start := time.Now()
 	for i, s := range sc.Steps {
 		// A step takes its warm-up, its window and roughly a second per
