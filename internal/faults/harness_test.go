@@ -1,0 +1,843 @@
+package faults
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/logging"
+	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/webhook"
+	"github.com/pollhook/pollhook/internal/worker"
+	"github.com/pollhook/pollhook/receiver"
+)
+
+// Credentials the simulator demands, so a test also shows that the worker
+// reads its provider keys from the environment.
+const (
+	fortIDKey     = "faults-fortid-key"
+	marksignToken = "faults-marksign-token"
+	subscriber    = "app"
+)
+
+// binary is the worker binary, built once per test run by workerBinary.
+var binary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.dir != "" {
+		_ = os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
+
+// workerBinary builds ./cmd/worker (without -race: the worker under test is
+// a production build) the first time a test asks, and returns its path.
+func workerBinary(t testing.TB) string {
+	t.Helper()
+	binary.once.Do(func() {
+		binary.dir, binary.err = os.MkdirTemp("", "pollhook-faults-")
+		if binary.err != nil {
+			return
+		}
+		binary.path = filepath.Join(binary.dir, "worker")
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, goTool, "build", "-o", binary.path, "github.com/pollhook/pollhook/cmd/worker")
+		// GOFLAGS could carry -race from the test's own environment.
+		cmd.Env = append(os.Environ(), "GOFLAGS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("build worker: %w\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
+	}
+	return binary.path
+}
+
+// settings are a worker's environment variables.
+type settings map[string]string
+
+// baseSettings configures a worker for the fault tests: loopback webhooks,
+// both providers at providerURL, fast polling and retries, short job timeout
+// and rescue delay, and warn-level JSON logs.
+func baseSettings(dbURL, schema, providerURL string) settings {
+	s := settings{
+		"DATABASE_URL":                   dbURL,
+		"POLLHOOK_SCHEMA":                schema,
+		"POLLHOOK_HTTP_ADDR":             "127.0.0.1:0",
+		"POLLHOOK_FORTID_URL":            providerURL,
+		"POLLHOOK_FORTID_API_KEY":        fortIDKey,
+		"POLLHOOK_MARKSIGN_URL":          providerURL,
+		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
+		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
+		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
+		"POLLHOOK_JOB_TIMEOUT":           "5s",
+		"POLLHOOK_RESCUE_AFTER":          "5s",
+		"POLLHOOK_WEBHOOK_SCHEDULE":      "200ms,500ms,1s,2s,2s,2s,2s",
+		"POLLHOOK_SWEEP_INTERVAL":        "1s",
+		"POLLHOOK_LOG_FORMAT":            "json",
+		"POLLHOOK_LOG_LEVEL":             "warn",
+		// Half the defaults: at most 80 connections per worker, so the tests
+		// stay good neighbours on a shared server.
+		"POLLHOOK_POLL_WORKERS":    "50",
+		"POLLHOOK_DELIVER_WORKERS": "20",
+	}
+	for flow := range jobs.DefaultConfig().Flows {
+		s["POLLHOOK_BACKOFF_"+strings.ToUpper(string(flow))] = "50ms,1.5,300ms,0.1"
+	}
+	return s
+}
+
+// with returns a copy of s with kv (name, value, name, value, ...) set.
+func (s settings) with(kv ...string) settings {
+	out := make(settings, len(s)+len(kv)/2)
+	for k, v := range s {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// lookup reads s like os.LookupEnv.
+func (s settings) lookup(name string) (string, bool) {
+	v, ok := s[name]
+	return v, ok
+}
+
+// environ is a worker process's whole environment: s, plus PATH and HOME
+// from the test's. Nothing else is inherited, so a DATABASE_URL or POLLHOOK_
+// variable of the developer's shell cannot leak in.
+func (s settings) environ() []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range s {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// workerProc is a running worker binary.
+type workerProc struct {
+	name    string
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // set before done is closed
+
+	mu   sync.Mutex
+	addr string // the HTTP address from the "worker started" log line
+}
+
+// startWorkerProc starts the worker binary with env; its stderr (the logs)
+// is appended to logPath. The process is SIGKILLed when t ends if it still
+// runs.
+func startWorkerProc(t testing.TB, bin, name string, env []string, logPath string) (*workerProc, error) {
+	t.Helper()
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: open log: %w", name, err)
+	}
+	fmt.Fprintf(logFile, "--- %s starting at %s\n", name, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	cmd.Stdout = logFile
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &workerProc{name: name, logPath: logPath, cmd: cmd, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		p.copyLogs(stderr, logFile)
+	}()
+	go func() {
+		<-copied // Wait closes the pipe: read it to the end first
+		p.waitErr = cmd.Wait()
+		fmt.Fprintf(logFile, "--- %s exited: %v\n", name, p.waitErr)
+		_ = logFile.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if !p.exited() {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p, nil
+}
+
+// copyLogs copies the worker's log lines to w, noting its HTTP address.
+func (p *workerProc) copyLogs(r io.Reader, w io.Writer) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		_, _ = w.Write(append(line, '\n'))
+		var rec struct {
+			Msg  string `json:"msg"`
+			HTTP string `json:"http"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Msg == "worker started" {
+			p.mu.Lock()
+			p.addr = strings.TrimPrefix(rec.HTTP, "http://")
+			p.mu.Unlock()
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// exited reports whether the process has ended.
+func (p *workerProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// httpAddr returns the worker's HTTP address once it logged it (info level).
+func (p *workerProc) httpAddr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr
+}
+
+// kill9 sends SIGKILL and waits for the process to be gone. It fails if the
+// process had already exited by itself: a crash the test did not cause.
+func (p *workerProc) kill9() error {
+	if p.exited() {
+		return fmt.Errorf("%s exited by itself before the kill: %v", p.name, p.waitErr)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill %s: %w", p.name, err)
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("kill %s: still running 10s after SIGKILL", p.name)
+	}
+}
+
+// stop sends SIGTERM and waits up to timeout for a clean exit (status 0).
+func (p *workerProc) stop(timeout time.Duration) error {
+	if p.exited() {
+		return fmt.Errorf("%s exited by itself before the stop: %v", p.name, p.waitErr)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop %s: %w", p.name, err)
+	}
+	select {
+	case <-p.done:
+		if p.waitErr != nil {
+			return fmt.Errorf("stop %s: exit after SIGTERM: %w", p.name, p.waitErr)
+		}
+		return nil
+	case <-time.After(timeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("stop %s: still running %s after SIGTERM (killed)", p.name, timeout)
+	}
+}
+
+// startInProcessWorker runs a worker in the test process (so under the race
+// detector) with settings s, logging to logPath; it is stopped when t ends.
+func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *worker.Worker {
+	t.Helper()
+	cfg, err := config.Load(s.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := logging.New(logFile, cfg.LogLevel, logging.FormatJSON)
+	w, err := worker.Start(ctx, cfg, logger, worker.Options{FetchPollInterval: 100 * time.Millisecond})
+	if err != nil {
+		_ = logFile.Close()
+		t.Fatalf("start worker: %v\n%s", err, logTail(logPath, 20))
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := w.Stop(sctx); err != nil {
+			t.Errorf("stop worker: %v", err)
+		}
+		_ = logFile.Close()
+	})
+	return w
+}
+
+// logTail returns the last n lines of the file at path, for failure
+// messages.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(log %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "--- last lines of " + path + ":\n" + strings.Join(lines, "\n")
+}
+
+// countLines returns how many lines of the file at path contain any of
+// substrings.
+func countLines(path string, substrings ...string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("count lines: %w", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, s := range substrings {
+			if strings.Contains(line, s) {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// newSimulator serves a simulator demanding the test credentials and
+// returns it with its URL.
+func newSimulator(t testing.TB, opts simulator.Options) (*simulator.Simulator, string) {
+	t.Helper()
+	opts.FortIDAPIKey, opts.MarksignAccessToken = fortIDKey, marksignToken
+	sim := simulator.New(opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return sim, srv.URL
+}
+
+// recorder is the subscriber: it verifies every webhook with the receiver
+// package and records each verified copy, duplicates included. gate, if set,
+// answers a request instead when it returns a status (the subscriber being
+// down).
+type recorder struct {
+	verifier *receiver.Verifier
+
+	mu        sync.Mutex
+	gate      func() int
+	copies    map[string][]string // session id -> webhook-ids of every copy, in order
+	sessionOf map[string]string   // webhook-id -> session id
+	states    map[string]string   // session id -> data.state of its first copy
+	conflicts []string            // a webhook-id seen for two sessions
+	total     int                 // verified copies
+	gated     int                 // requests answered by gate
+	bad       int                 // requests failing verification
+}
+
+// newRecorder returns a recorder verifying with secret.
+func newRecorder(t testing.TB, secret string) *recorder {
+	t.Helper()
+	v, err := receiver.New(receiver.Options{Secrets: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &recorder{verifier: v, copies: map[string][]string{}, sessionOf: map[string]string{}, states: map[string]string{}}
+}
+
+// setGate sets (or, with nil, clears) the gate.
+func (rc *recorder) setGate(gate func() int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.gate = gate
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.mu.Lock()
+	gate := rc.gate
+	rc.mu.Unlock()
+	if gate != nil {
+		if status := gate(); status != 0 {
+			rc.mu.Lock()
+			rc.gated++
+			rc.mu.Unlock()
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, receiver.DefaultMaxBodyBytes))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	msg, err := rc.verifier.Verify(r.Header, body)
+	var ev event.Event
+	if err == nil {
+		err = json.Unmarshal(msg.Body, &ev)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err != nil || ev.Data.SessionID == "" {
+		rc.bad++
+		http.Error(w, "unverified", http.StatusUnauthorized)
+		return
+	}
+	sid := ev.Data.SessionID
+	rc.total++
+	rc.copies[sid] = append(rc.copies[sid], msg.ID)
+	if prev, ok := rc.sessionOf[msg.ID]; ok && prev != sid {
+		rc.conflicts = append(rc.conflicts, fmt.Sprintf("webhook-id %s for sessions %s and %s", msg.ID, prev, sid))
+	}
+	rc.sessionOf[msg.ID] = sid
+	if _, ok := rc.states[sid]; !ok {
+		rc.states[sid] = ev.Data.State
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// receivedSessions returns how many sessions have at least one copy.
+func (rc *recorder) receivedSessions() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.copies)
+}
+
+// copiesOf returns how many verified copies of session's webhook arrived.
+func (rc *recorder) copiesOf(session string) int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.copies[session])
+}
+
+// counts returns the verified copies, the gated requests and the requests
+// that failed verification.
+func (rc *recorder) counts() (total, gated, bad int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.total, rc.gated, rc.bad
+}
+
+// serveRecorder serves rc on a loopback port and returns the hook URL.
+func serveRecorder(t testing.TB, rc *recorder) string {
+	t.Helper()
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hooks"
+}
+
+// addSubscriber inserts the subscriber row at url with secret.
+func addSubscriber(ctx context.Context, pool *pgxpool.Pool, url, secret string) error {
+	if _, err := pool.Exec(ctx, `WITH s AS (INSERT INTO subscribers (name, url) VALUES ($1, $2) RETURNING name)
+		INSERT INTO subscriber_secrets (subscriber, secret) SELECT name, $3 FROM s`, subscriber, url, secret); err != nil {
+		return fmt.Errorf("add subscriber %s: %w", url, err)
+	}
+	return nil
+}
+
+// newSecret returns a fresh signing secret.
+func newSecret(t testing.TB) string {
+	t.Helper()
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// newSubscriber serves a recorder on a loopback port and inserts the
+// subscriber row pointing at it.
+func newSubscriber(ctx context.Context, t testing.TB, pool *pgxpool.Pool) *recorder {
+	t.Helper()
+	secret := newSecret(t)
+	rc := newRecorder(t, secret)
+	if err := addSubscriber(ctx, pool, serveRecorder(t, rc), secret); err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// plan is one session to register: its external id scripts the simulator's
+// answers (see the simulator's id conventions).
+type plan struct {
+	provider, flow, externalID, locale string
+	outcome                            simulator.Outcome
+	inProgress                         int
+	want                               string // the terminal state the script leads to
+}
+
+// flows are every provider flow, FortID's first.
+var flows = []struct{ provider, flow string }{
+	{"fortid", string(upstream.FlowFortIDVerification)},
+	{"marksign", string(upstream.FlowSmartIDIdentification)},
+	{"marksign", string(upstream.FlowSmartIDSigning)},
+	{"marksign", string(upstream.FlowSmartIDHashSigning)},
+	{"marksign", string(upstream.FlowMobileIDIdentification)},
+	{"marksign", string(upstream.FlowMobileIDSigning)},
+	{"marksign", string(upstream.FlowMobileIDHashSigning)},
+}
+
+// endingOutcomes are the scripted outcomes that end by themselves quickly:
+// not malformed (never ends) nor slow (2 s per answer).
+var endingOutcomes = []simulator.Outcome{
+	simulator.OutcomeSucceeded, simulator.OutcomeFailed, simulator.OutcomeRefused, simulator.OutcomeExpired,
+	simulator.OutcomeNotFound, simulator.OutcomeRejected, simulator.OutcomeFlaky, simulator.OutcomeUnknownStatus,
+}
+
+// wantState is the terminal state pollhook must reach for outcome at
+// provider, per the simulator's documented answers.
+func wantState(provider string, o simulator.Outcome) string {
+	switch o {
+	case simulator.OutcomeSucceeded, simulator.OutcomeFlaky, simulator.OutcomeSlow, simulator.OutcomeUnknownStatus:
+		return "succeeded"
+	case simulator.OutcomeRefused:
+		if provider == "fortid" {
+			return "failed" // FortID has no refusal: VERIFICATION_FAILED
+		}
+		return "refused"
+	}
+	return string(o) // failed, expired, not_found, rejected
+}
+
+// scriptedPolls is how many scripted answers p's script has up to and
+// including its terminal one.
+func (p plan) scriptedPolls() int {
+	if p.outcome == simulator.OutcomeFlaky {
+		return p.inProgress + 2 + 1 // the convention's 2 server errors
+	}
+	return p.inProgress + 1
+}
+
+// makePlans returns n sessions cycling through every flow, with outcomes
+// drawn from outcomes and minIP to maxIP in-progress polls each (at most 1
+// for a slow script).
+func makePlans(rng *rand.Rand, n int, outcomes []simulator.Outcome, minIP, maxIP int) []plan {
+	plans := make([]plan, n)
+	for i := range plans {
+		f := flows[i%len(flows)]
+		p := plan{provider: f.provider, flow: f.flow, outcome: outcomes[rng.IntN(len(outcomes))],
+			inProgress: minIP + rng.IntN(maxIP-minIP+1), locale: []string{"lt", "en"}[rng.IntN(2)]}
+		if p.outcome == simulator.OutcomeSlow {
+			p.inProgress = min(p.inProgress, 1) // 2 s per answer
+		}
+		if p.provider == "fortid" {
+			p.externalID = simulator.FortIDSessionID(p.outcome, p.inProgress)
+		} else {
+			p.externalID = simulator.MarksignToken(p.outcome, p.inProgress)
+		}
+		p.want = wantState(p.provider, p.outcome)
+		plans[i] = p
+	}
+	return plans
+}
+
+// register inserts plans with ONE SQL statement, as an app would, and
+// returns them by session id.
+func register(ctx context.Context, pool *pgxpool.Pool, plans []plan) (map[string]plan, error) {
+	var providers, flowNames, externalIDs, locales []string
+	byExternal := make(map[string]plan, len(plans))
+	for _, p := range plans {
+		providers, flowNames = append(providers, p.provider), append(flowNames, p.flow)
+		externalIDs, locales = append(externalIDs, p.externalID), append(locales, p.locale)
+		byExternal[p.externalID] = p
+	}
+	rows, err := pool.Query(ctx, `INSERT INTO sessions (provider, flow, external_id, locale, subscriber)
+		SELECT p, f, e, l, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(p, f, e, l)
+		RETURNING id::text, external_id`, providers, flowNames, externalIDs, locales, subscriber)
+	if err != nil {
+		return nil, fmt.Errorf("register %d sessions: %w", len(plans), err)
+	}
+	defer rows.Close()
+	out := make(map[string]plan, len(plans))
+	for rows.Next() {
+		var id, ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return nil, fmt.Errorf("register: %w", err)
+		}
+		out[id] = byExternal[ext]
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	if len(out) != len(plans) {
+		return nil, fmt.Errorf("register: %d sessions inserted, want %d", len(out), len(plans))
+	}
+	return out, nil
+}
+
+// registerScripted scripts plans in sim where the id convention is not
+// enough, then registers them with register.
+//
+// The convention gives a FortID "expired" id one 410 answer, then 404s. A
+// poll repeated after its terminal answer, which at-least-once polling
+// allows (the worker killed, or the database gone, between reading the
+// answer and committing the outcome), would then read 404 before the
+// session's FortID timeout: not_found. Real FortID answers 410 for a whole
+// grace period, so such ids get a long grace here.
+func registerScripted(ctx context.Context, t testing.TB, pool *pgxpool.Pool, sim *simulator.Simulator, plans []plan) map[string]plan {
+	t.Helper()
+	for _, p := range plans {
+		if p.provider == "fortid" && p.outcome == simulator.OutcomeExpired {
+			sc := sim.Scenario(p.externalID)
+			sc.GracePolls = 1000
+			if err := sim.SetScenario(p.externalID, sc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	registered, err := register(ctx, pool, plans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registered
+}
+
+// merge returns the union of session maps.
+func merge(ms ...map[string]plan) map[string]plan {
+	out := map[string]plan{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// waitFor calls cond every 100 ms until it reports done, ctx ends or
+// timeout passes; then it fails t with what and cond's last status.
+func waitFor(ctx context.Context, t testing.TB, timeout time.Duration, what string, cond func(context.Context) (done bool, status string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, status := cond(ctx)
+		if done {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("%s: not done within %s: %s", what, timeout, status)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// progress is one look at how far a run is.
+type progress struct {
+	open      int // sessions not terminal
+	pending   int // deliveries missing or not succeeded
+	received  int // sessions with a webhook received
+	sessions  int
+	riverJobs string // River jobs by kind and state, for failure messages
+}
+
+func (p progress) done() bool { return p.open == 0 && p.pending == 0 && p.received == p.sessions }
+
+func (p progress) String() string {
+	return fmt.Sprintf("%d of %d sessions not terminal, %d deliveries not succeeded, %d of %d webhooks received; River jobs: %s",
+		p.open, p.sessions, p.pending, p.received, p.sessions, p.riverJobs)
+}
+
+// look reads the run's progress.
+func look(ctx context.Context, pool *pgxpool.Pool, rc *recorder, sessions int) (progress, error) {
+	p := progress{sessions: sessions, received: rc.receivedSessions()}
+	err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE s.finished_at IS NULL),
+			count(*) FILTER (WHERE d.state IS DISTINCT FROM 'succeeded')
+		FROM sessions s LEFT JOIN deliveries d ON d.session_id = s.id`).Scan(&p.open, &p.pending)
+	if err != nil {
+		return p, fmt.Errorf("look: %w", err)
+	}
+	rows, err := pool.Query(ctx, `SELECT kind || ':' || state || '=' || count(*) FROM river_job GROUP BY kind, state ORDER BY 1`)
+	if err != nil {
+		return p, fmt.Errorf("look: river jobs: %w", err)
+	}
+	var parts []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return p, fmt.Errorf("look: river jobs: %w", err)
+		}
+		parts = append(parts, s)
+	}
+	rows.Close()
+	p.riverJobs = strings.Join(parts, " ")
+	return p, rows.Err()
+}
+
+// waitDone waits until every session is terminal, its delivery succeeded and
+// its webhook was received.
+func waitDone(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorder, sessions int, timeout time.Duration, logs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		p, err := look(ctx, pool, rc, sessions)
+		if err == nil && p.done() {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			msg := fmt.Sprintf("run not finished within %s: %v (last error: %v)", timeout, p, err)
+			for _, l := range logs {
+				msg += "\n" + logTail(l, 15)
+			}
+			t.Fatal(msg)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// figures are a run's outcome as the final checks saw it.
+type figures struct {
+	sessions   int
+	webhooks   int // sessions whose webhook arrived
+	copies     int // verified copies received, duplicates included
+	duplicates int // copies beyond the first, all with the first's webhook-id
+	lost       int // sessions whose webhook never arrived
+	attempts   int // delivery attempts pollhook recorded
+}
+
+// checkRun asserts the promises: every session terminal in its scripted
+// state; its delivery succeeded; its webhook received at least once, every
+// copy with the delivery's webhook-id and the session's state; no webhook-id
+// for two sessions; no copy that failed verification.
+func checkRun(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorder, sessions map[string]plan) figures {
+	t.Helper()
+	rows, err := pool.Query(ctx, `SELECT s.id::text, s.state, coalesce(d.webhook_id, ''), coalesce(d.state, ''), coalesce(d.attempts, 0)
+		FROM sessions s LEFT JOIN deliveries d ON d.session_id = s.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		state, webhookID, delivery string
+		attempts                   int
+	}
+	got := map[string]row{}
+	for rows.Next() {
+		var id string
+		var r row
+		if err := rows.Scan(&id, &r.state, &r.webhookID, &r.delivery, &r.attempts); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	f := figures{sessions: len(sessions), copies: rc.total}
+	var problems []string
+	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if len(got) != len(sessions) {
+		problem("%d sessions in the database, want %d", len(got), len(sessions))
+	}
+	ids := make([]string, 0, len(sessions))
+	for id := range sessions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p, r := sessions[id], got[id]
+		f.attempts += r.attempts
+		if r.state != p.want {
+			problem("session %s (%s %s, script %s after %d in progress): state %q, want %q", id, p.provider, p.flow, p.outcome, p.inProgress, r.state, p.want)
+		}
+		if r.delivery != string(webhook.StateSucceeded) {
+			problem("session %s: delivery %s is %q, want succeeded", id, r.webhookID, r.delivery)
+		}
+		copies := rc.copies[id]
+		if len(copies) == 0 {
+			f.lost++
+			problem("session %s: webhook never received (delivery %s %q, %d attempts)", id, r.webhookID, r.delivery, r.attempts)
+			continue
+		}
+		f.webhooks++
+		f.duplicates += len(copies) - 1
+		for i, wid := range copies {
+			if wid != copies[0] {
+				problem("session %s: copy %d has webhook-id %s, the first had %s", id, i+1, wid, copies[0])
+			}
+		}
+		if copies[0] != r.webhookID {
+			problem("session %s: received webhook-id %s, the delivery's is %s", id, copies[0], r.webhookID)
+		}
+		if st := rc.states[id]; st != p.want {
+			problem("session %s: webhook says state %q, want %q", id, st, p.want)
+		}
+	}
+	for sid := range rc.copies {
+		if _, ok := sessions[sid]; !ok {
+			problem("webhook received for unknown session %s", sid)
+		}
+	}
+	for _, c := range rc.conflicts {
+		problem("%s", c)
+	}
+	if rc.bad > 0 {
+		problem("%d webhooks failed verification", rc.bad)
+	}
+	for i, p := range problems {
+		if i == 20 {
+			t.Errorf("... and %d more problems", len(problems)-i)
+			break
+		}
+		t.Error(p)
+	}
+	return f
+}
+
+// riverCount runs a count query on River's tables.
+func riverCount(ctx context.Context, pool *pgxpool.Pool, query string, args ...any) (int, error) {
+	var n int
+	if err := pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return n, nil
+}
+
+// discardLogger is a logger for harness parts whose logs do not matter.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
