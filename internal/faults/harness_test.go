@@ -603,26 +603,12 @@ func register(ctx context.Context, pool *pgxpool.Pool, plans []plan) (map[string
 	return out, nil
 }
 
-// registerScripted scripts plans in sim where the id convention is not
-// enough, then registers them with register.
-//
-// The convention gives a FortID "expired" id one 410 answer, then 404s. A
-// poll repeated after its terminal answer, which at-least-once polling
-// allows (the worker killed, or the database gone, between reading the
-// answer and committing the outcome), would then read 404 before the
-// session's FortID timeout: not_found. Real FortID answers 410 for a whole
-// grace period, so such ids get a long grace here.
-func registerScripted(ctx context.Context, t testing.TB, pool *pgxpool.Pool, sim *simulator.Simulator, plans []plan) map[string]plan {
+// registerScripted registers plans, failing t on error. The simulator's id
+// convention scripts them; a FortID "expired" id answers 410 through a long
+// grace period, as FortID does, so a poll repeated after a crash (at-least-
+// once polling) still reads expired.
+func registerScripted(ctx context.Context, t testing.TB, pool *pgxpool.Pool, _ *simulator.Simulator, plans []plan) map[string]plan {
 	t.Helper()
-	for _, p := range plans {
-		if p.provider == "fortid" && p.outcome == simulator.OutcomeExpired {
-			sc := sim.Scenario(p.externalID)
-			sc.GracePolls = 1000
-			if err := sim.SetScenario(p.externalID, sc); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	registered, err := register(ctx, pool, plans)
 	if err != nil {
 		t.Fatal(err)

@@ -146,6 +146,15 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 // runs it on time; past it the job waits for the scheduler too.
 const maxSnooze = 5 * time.Second
 
+// NextRetry spaces the retries of a poll job that failed: its errors come
+// from the database or from a rescue after a crash, never from the
+// provider (those are snoozes), so it retries soon, 1 s doubling to 30 s,
+// rather than on River's default attempt^4 curve that could carry a
+// session past its deadline without its last poll.
+func (w *PollWorker) NextRetry(job *river.Job[PollArgs]) time.Time {
+	return time.Now().Add(min(time.Second<<min(len(job.Errors), 5), 30*time.Second))
+}
+
 // Poll results recorded in progress and metrics besides the states.
 const (
 	resultTransient     = "transient"

@@ -47,7 +47,7 @@
 //     "00", follows the default scenario.
 //
 // For ids that follow the convention, flaky answers 2 server errors before
-// its success, FortID expired answers 410 once then 404, and slow delays
+// its success, FortID expired answers 410 for 1000 polls (its grace period) then 404, and slow delays
 // each answer by 2 s. MarksignToken and FortIDSessionID build such ids.
 //
 // # Outcomes per provider

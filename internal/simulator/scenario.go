@@ -67,7 +67,10 @@ const (
 	defaultInProgressPolls = 2
 	defaultFailures        = 2
 	defaultSlowDelay       = 2 * time.Second
-	conventionGracePolls   = 1
+	// conventionGracePolls keeps a convention id answering 410 the way FortID
+	// does through its grace period: a poll repeated after a crash still
+	// reads "expired". Set GracePolls to see the 404 that follows.
+	conventionGracePolls = 1000
 )
 
 // Scenario scripts the answers to one id's polls.
