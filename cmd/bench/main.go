@@ -39,7 +39,7 @@ func run(ctx context.Context) int {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", envOr("DATABASE_URL", cfg.DatabaseURL), "Postgres URL (DATABASE_URL)")
 	fs.IntVar(&cfg.PollWorkers, "poll-workers", cfg.PollWorkers, "poll queue MaxWorkers, River and in-process runs")
-	fs.DurationVar(&cfg.FetchPollInterval, "fetch-poll-interval", cfg.FetchPollInterval, "River fetch poll interval of in-process runs (0: River's default, as cmd/worker)")
+	fs.DurationVar(&cfg.FetchPollInterval, "fetch-poll-interval", cfg.FetchPollInterval, "River fetch poll interval of in-process runs (0: pollhook's default, as cmd/worker)")
 	fs.IntVar(&cfg.RiverJobs, "river-jobs", cfg.RiverJobs, "N no-op River jobs (0 skips)")
 	fs.IntVar(&cfg.PollSessions, "sessions", cfg.PollSessions, "N sessions of the poll-rate run (0 skips)")
 	fs.IntVar(&cfg.PollsInProgress, "k", cfg.PollsInProgress, "K in-progress polls per session of the poll-rate run")

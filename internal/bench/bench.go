@@ -29,7 +29,7 @@ type Config struct {
 	// poll-rate, latency and delivery measurements; zero keeps pollhook's
 	// default (jobs.DefaultConfig), as cmd/worker does.
 	FetchPollInterval time.Duration
-	// PollWorkers is the poll queue's MaxWorkers (pollhook's default 100).
+	// PollWorkers is the poll queue's MaxWorkers (pollhook's default, jobs.DefaultConfig).
 	PollWorkers int
 
 	// RiverJobs is N of the raw River measurement; zero skips it.

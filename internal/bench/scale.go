@@ -44,7 +44,7 @@ type ScaleConfig struct {
 // DefaultScaleConfig is the full ladder.
 func DefaultScaleConfig() ScaleConfig {
 	return ScaleConfig{
-		Steps:       []int{5_000, 10_000, 20_000, 30_000, 40_000},
+		Steps:       []int{5_000, 10_000, 20_000, 25_000, 30_000},
 		FortIDShare: 0.5,
 		Warmup:      30 * time.Second,
 		Window:      30 * time.Second,

@@ -51,7 +51,7 @@ func ownVars() []Var {
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"POLLHOOK_LOG_FORMAT", "auto", "auto (text on a terminal, JSON otherwise), text or json"},
-		{"POLLHOOK_POLL_WORKERS", "100", "concurrent poll jobs per worker process"},
+		{"POLLHOOK_POLL_WORKERS", "200", "concurrent poll jobs per worker process (a job holds a slot only while it polls: waiting is a snooze)"},
 		{"POLLHOOK_DELIVER_WORKERS", "50", "concurrent webhook deliveries per worker process"},
 		{"POLLHOOK_FETCH_POLL_INTERVAL", "100ms", "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
 		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often sessions inserted while no worker listened are picked up"},

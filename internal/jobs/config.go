@@ -92,7 +92,7 @@ func DefaultConfig() Config {
 		SweepInterval:      5 * time.Second,
 		FetchPollInterval:  100 * time.Millisecond,
 		FetchCooldown:      25 * time.Millisecond,
-		PollWorkers:        100,
+		PollWorkers:        200,
 		DeliverWorkers:     50,
 		Webhook: WebhookConfig{
 			Schedule:      webhook.DefaultSchedule(),
