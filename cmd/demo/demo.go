@@ -270,6 +270,7 @@ type statusWriter struct {
 	status int
 }
 
+// WriteHeader records the status before passing it on.
 func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
 
 // serve runs h on a free loopback port.

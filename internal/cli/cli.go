@@ -191,6 +191,7 @@ type usageError struct {
 	msg   string
 }
 
+// Error implements error.
 func (e *usageError) Error() string { return e.msg }
 
 // usagef returns a usageError for the running command.
