@@ -57,14 +57,7 @@ func (c *Client) pollFortID(ctx context.Context, s Session) (Result, error) {
 // decodeFortID turns FortID's answer (HTTP status and body) into a Result. A
 // 404 reads as not found: pollFortID decides whether it means expired.
 func decodeFortID(status int, body []byte) Result {
-	res := Result{State: StateInProgress, HTTPStatus: status}
-	doc, perr := parseObject(body)
-	if perr == nil || errors.Is(perr, errNotObject) {
-		res.Answer = append([]byte(nil), body...)
-	}
-	if doc != nil {
-		res.Message = truncate(doc.str("message"), 1024)
-	}
+	res, doc, perr := beginDecode(status, body)
 	switch {
 	case status >= 200 && status < 300:
 		if perr != nil {

@@ -112,3 +112,19 @@ func truncate(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s[:n], "") + "..."
 }
+
+// beginDecode starts the Result of an answer: in progress until a decoder
+// says otherwise, with the body kept as the answer when it is JSON and the
+// provider's message when it has one. doc is nil and perr set when the body
+// is not a JSON object.
+func beginDecode(status int, body []byte) (res Result, doc object, perr error) {
+	res = Result{State: StateInProgress, HTTPStatus: status}
+	doc, perr = parseObject(body)
+	if perr == nil || errors.Is(perr, errNotObject) {
+		res.Answer = append([]byte(nil), body...)
+	}
+	if doc != nil {
+		res.Message = truncate(doc.str("message"), 1024)
+	}
+	return res, doc, perr
+}

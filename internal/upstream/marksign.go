@@ -102,14 +102,7 @@ func (c *Client) pollMarksign(ctx context.Context, s Session) (Result, error) {
 // decodeMarksign turns Marksign's answer (HTTP status and body) to a poll of
 // flow into a Result. Only a 2xx answer with status "ok" is a success.
 func decodeMarksign(flow Flow, status int, body []byte) Result {
-	res := Result{State: StateInProgress, HTTPStatus: status}
-	doc, perr := parseObject(body)
-	if perr == nil || errors.Is(perr, errNotObject) {
-		res.Answer = append([]byte(nil), body...)
-	}
-	if doc != nil {
-		res.Message = truncate(doc.str("message"), 1024)
-	}
+	res, doc, perr := beginDecode(status, body)
 	switch {
 	case status >= 200 && status < 300:
 		if perr != nil {
