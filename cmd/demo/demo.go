@@ -128,7 +128,7 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	}
 	p.line("receiver", "subscriber %q at %s/hooks", "demo", rcvURL)
 
-	cfg, err := config.Load(overlay(map[string]string{
+	cfg, err := config.Load(config.Lookup(map[string]string{
 		"DATABASE_URL":                    url,
 		"POLLHOOK_SCHEMA":                 schema,
 		"POLLHOOK_HTTP_ADDR":              opts.httpAddr,
@@ -306,17 +306,6 @@ func demoBackoffs() map[string]string {
 		m["POLLHOOK_BACKOFF_"+strings.ToUpper(s.flow)] = "300ms,1.5,2s,0.1"
 	}
 	return m
-}
-
-func overlay(maps ...map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		for _, m := range maps {
-			if v, ok := m[k]; ok {
-				return v, true
-			}
-		}
-		return "", false
-	}
 }
 
 func deref(s *string) string {

@@ -224,18 +224,6 @@ func (s *sessionRows) insert(ctx context.Context, pool *pgxpool.Pool) (time.Dura
 	return time.Since(start), nil
 }
 
-// overlay looks keys up in the maps, first match wins.
-func overlay(maps ...map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		for _, m := range maps {
-			if v, ok := m[k]; ok {
-				return v, true
-			}
-		}
-		return "", false
-	}
-}
-
 // workerEnv is the configuration a worker needs to poll the simulator and
 // deliver to the loopback receiver.
 func workerEnv(url, schema, simURL, httpAddr string) map[string]string {

@@ -62,7 +62,7 @@ func startStack(ctx context.Context, cfg Config, opts stackOptions) (_ *stack, e
 			vars["POLLHOOK_BACKOFF_"+strings.ToUpper(string(f))] = opts.backoff
 		}
 	}
-	c, err := config.Load(overlay(opts.extra, vars))
+	c, err := config.Load(config.Lookup(opts.extra, vars))
 	if err != nil {
 		return s, fmt.Errorf("worker config: %w", err)
 	}

@@ -313,3 +313,17 @@ func (r *reader) cidrs(name string) []netip.Prefix {
 	}
 	return out
 }
+
+// Lookup returns a lookup function for Load that reads the first of maps
+// holding a name, for configuring a worker in-process (demo, bench, tests)
+// without touching the process environment.
+func Lookup(maps ...map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		for _, m := range maps {
+			if v, ok := m[name]; ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+}

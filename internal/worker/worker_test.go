@@ -17,10 +17,6 @@ import (
 	"github.com/pollhook/pollhook/internal/worker"
 )
 
-func overlay(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func get(t *testing.T, url, user, pass string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -60,7 +56,7 @@ func TestWorkerServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 	}))
 	t.Cleanup(otlp.Close)
 
-	cfg, err := config.Load(overlay(map[string]string{
+	cfg, err := config.Load(config.Lookup(map[string]string{
 		"DATABASE_URL":                            tdb.URL,
 		"POLLHOOK_SCHEMA":                         tdb.Schema,
 		"POLLHOOK_HTTP_ADDR":                      "127.0.0.1:0",
@@ -143,7 +139,7 @@ func TestWorkerServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 func TestRiverUIRefusedWithoutCredentials(t *testing.T) {
 	t.Parallel()
 	tdb := testdb.New(t)
-	cfg, err := config.Load(overlay(map[string]string{
+	cfg, err := config.Load(config.Lookup(map[string]string{
 		"DATABASE_URL": tdb.URL, "POLLHOOK_SCHEMA": tdb.Schema, "POLLHOOK_HTTP_ADDR": "127.0.0.1:0",
 	}))
 	if err != nil {
@@ -161,7 +157,7 @@ func TestRiverUIRefusedWithoutCredentials(t *testing.T) {
 
 func TestStartRefusesAnUnmigratedSchema(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(overlay(map[string]string{
+	cfg, err := config.Load(config.Lookup(map[string]string{
 		"DATABASE_URL": testdb.URL(), "POLLHOOK_SCHEMA": "never_migrated", "POLLHOOK_HTTP_ADDR": "127.0.0.1:0",
 	}))
 	if err != nil {
