@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,6 +26,13 @@ func main() {
 	flag.StringVar(&opts.httpAddr, "http", "127.0.0.1:8080", "worker HTTP address (health, metrics, River UI)")
 	flag.BoolVar(&opts.verbose, "v", false, "show the worker's own logs too")
 	flag.Parse()
+	if ln, err := net.Listen("tcp", opts.httpAddr); err == nil {
+		_ = ln.Close()
+	} else {
+		// Something else holds the port: any free one will do, the demo
+		// prints the address it got.
+		opts.httpAddr = "127.0.0.1:0"
+	}
 	opts.databaseURL = envOr("DATABASE_URL", db.DefaultURL)
 	opts.schema = envOr("POLLHOOK_SCHEMA", db.DefaultSchema)
 	opts.logOut, opts.logLevel = os.Stderr, slog.LevelError
