@@ -9,7 +9,7 @@ demo: pg
 	go run ./cmd/demo $(DEMO_FLAGS)
 
 test: pg
-	go test -race ./...
+	go test -race -count=1 ./...
 
 pg:
 	bash scripts/pg.sh
