@@ -73,7 +73,7 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	if !now.Before(deadline) {
 		e := ending{state: string(upstream.StateExpired), errMsg: fmt.Sprintf("deadline %s reached after %d polls", deadline.UTC().Format(time.RFC3339), prog.Polls)}
 		if prog.LastAnswer == resultCredentials {
-			e = ending{state: string(upstream.StateFailed), errMsg: fmt.Sprintf("provider refused the credentials of account %q until the deadline: %s", s.Account, prog.LastError)}
+			e = ending{state: string(upstream.StateFailed), errMsg: fmt.Sprintf("could not poll with account %q until the deadline: %s", s.Account, prog.LastError)}
 		}
 		return w.finish(ctx, job, s, e)
 	}
@@ -83,10 +83,11 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	res, err := w.poller.Poll(pctx, w.upstreamSession(s))
 	cancel()
 	elapsed := time.Since(start)
-	if err != nil {
-		// A misuse no retry fixes by itself (unknown account or flow): the
-		// operator can fix the configuration before the deadline, so it is
-		// handled like a credentials failure.
+	misconfigured := err != nil
+	if misconfigured {
+		// A misuse no retry fixes by itself (an account or flow the worker
+		// is not configured for): the operator can fix the configuration
+		// before the deadline, so it is handled like a credentials failure.
 		res = upstream.Result{State: upstream.StateInProgress, CredentialsProblem: true, Err: err}
 	}
 	prog.Polls++
@@ -110,9 +111,17 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		prog.LastResult, prog.CredentialsFailures = resultCredentials, prog.CredentialsFailures+1
 		prog.LastError = errString(res.Err)
 		wait = w.cfg.CredentialsBackoff
-		w.metrics.CredentialsFailure(string(s.Provider), s.Account)
-		w.logger.ErrorContext(ctx, "provider refused credentials: fix the account's key; polling slowly until the deadline",
-			append(attrs, "error", prog.LastError)...)
+		if misconfigured {
+			// The account name comes from the row, not the configuration:
+			// keep it out of the metric's bounded label set.
+			w.metrics.CredentialsFailure(string(s.Provider), "unconfigured")
+			w.logger.ErrorContext(ctx, "cannot poll: fix the worker's provider configuration; retrying slowly until the deadline",
+				append(attrs, "error", prog.LastError)...)
+		} else {
+			w.metrics.CredentialsFailure(string(s.Provider), s.Account)
+			w.logger.ErrorContext(ctx, "provider refused credentials: fix the account's key; polling slowly until the deadline",
+				append(attrs, "error", prog.LastError)...)
+		}
 	case res.Transient:
 		prog.LastResult, prog.Transient = resultTransient, prog.Transient+1
 		prog.LastError = errString(res.Err)

@@ -393,3 +393,20 @@ func revokedAccountPoller(t *testing.T, url string, logger *slog.Logger) *upstre
 	}
 	return c
 }
+
+func TestUnconfiguredAccountFailsAtTheDeadlineWithoutCallingTheProvider(t *testing.T) {
+	t.Parallel()
+	h, sim := newSimHarness(t, simulator.Options{})
+	h.cfg.CredentialsBackoff = 300 * time.Millisecond
+	h.start(t, nil)
+	token := simulator.MarksignToken(simulator.OutcomeSucceeded, 0)
+	id := h.insert(t, "marksign", "smartid_signing", token, "account='nobody'",
+		fmt.Sprintf("deadline='%s'", time.Now().Add(time.Second).Format(time.RFC3339Nano)))
+	got := h.eventFor(t, id, 20*time.Second)
+	if got.event.Type != event.TypeFailed || !strings.Contains(got.event.Data.Error, `"nobody"`) {
+		t.Fatalf("event %s %q, want session.failed naming the unconfigured account", got.event.Type, got.event.Data.Error)
+	}
+	if n := sim.Polls(token); n != 0 {
+		t.Fatalf("the provider was called %d times with an account the worker does not have", n)
+	}
+}
