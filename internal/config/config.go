@@ -205,6 +205,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		r.errs = append(r.errs, err.Error())
 	}
+	// One connection per poll slot: every running poll can reach its
+	// provider at once, and none is closed for lack of idle room.
+	up.MaxConns = j.PollWorkers
 	c.Upstream = up
 	if c.RescueAfter < c.JobTimeout {
 		r.fail("POLLHOOK_RESCUE_AFTER", fmt.Errorf("%s is shorter than POLLHOOK_JOB_TIMEOUT %s", c.RescueAfter, c.JobTimeout))

@@ -22,6 +22,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Schema != "pollhook" || c.HTTPAddr != "127.0.0.1:8080" || c.Jobs.FortIDTimeout != 5*time.Minute || c.Sender.Timeout != 15*time.Second {
 		t.Fatalf("defaults = %+v", c)
 	}
+	if c.Upstream.MaxConns != c.Jobs.PollWorkers {
+		t.Fatalf("provider connection pool %d, want one per poll worker (%d)", c.Upstream.MaxConns, c.Jobs.PollWorkers)
+	}
 	if c.Sender.Guard.AllowHTTP || len(c.Sender.Guard.AllowCIDRs) != 0 || c.RiverUI.Enabled() {
 		t.Fatal("defaults must be safe: no http, no SSRF exemptions, no River UI without credentials")
 	}
