@@ -46,6 +46,7 @@ func run(ctx context.Context) int {
 	fs.IntVar(&cfg.LatencySessions, "latency-sessions", cfg.LatencySessions, "sessions of the latency run (0 skips)")
 	fs.DurationVar(&cfg.LatencySpacing, "latency-spacing", cfg.LatencySpacing, "pause between registrations of the latency run")
 	fs.IntVar(&cfg.Deliveries, "deliveries", cfg.Deliveries, "D webhooks of the delivery run (0 skips)")
+	fs.IntVar(&cfg.TwoWorkersSessions, "two-workers", cfg.TwoWorkersSessions, "sessions shared by two worker processes (0 skips)")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound of each rate run")
 	steps := fs.String("scale", joinInts(cfg.Scale.Steps), "comma-separated session counts S of the ladder (empty skips)")
 	fs.Float64Var(&cfg.Scale.FortIDShare, "scale-fortid-share", cfg.Scale.FortIDShare, "share of FortID sessions in the ladder")

@@ -47,6 +47,9 @@ type Config struct {
 	LatencySpacing time.Duration
 	// Deliveries is D of the delivery-rate measurement; zero skips it.
 	Deliveries int
+	// TwoWorkersSessions is the number of sessions two worker processes
+	// share in the two-workers measurement; zero skips it.
+	TwoWorkersSessions int
 
 	// Scale configures the sessions-in-flight ladder.
 	Scale ScaleConfig
@@ -59,16 +62,17 @@ type Config struct {
 // DefaultConfig is the full run: a few minutes on a 2-core machine.
 func DefaultConfig() Config {
 	return Config{
-		DatabaseURL:     db.DefaultURL,
-		PollWorkers:     jobs.DefaultConfig().PollWorkers,
-		RiverJobs:       20_000,
-		PollSessions:    2_000,
-		PollsInProgress: 10,
-		LatencySessions: 300,
-		LatencySpacing:  20 * time.Millisecond,
-		Deliveries:      5_000,
-		Scale:           DefaultScaleConfig(),
-		Timeout:         3 * time.Minute,
+		DatabaseURL:        db.DefaultURL,
+		PollWorkers:        jobs.DefaultConfig().PollWorkers,
+		RiverJobs:          20_000,
+		PollSessions:       2_000,
+		PollsInProgress:    10,
+		LatencySessions:    300,
+		LatencySpacing:     20 * time.Millisecond,
+		Deliveries:         5_000,
+		TwoWorkersSessions: 2_000,
+		Scale:              DefaultScaleConfig(),
+		Timeout:            3 * time.Minute,
 	}
 }
 
@@ -81,6 +85,7 @@ func QuickConfig() Config {
 	c.PollsInProgress = 5
 	c.LatencySessions = 50
 	c.Deliveries = 500
+	c.TwoWorkersSessions = 300
 	c.Scale.Steps = []int{2_000}
 	c.Scale.Warmup = 5 * time.Second
 	c.Scale.Window = 10 * time.Second
@@ -106,6 +111,8 @@ type Results struct {
 	Scale *ScaleResult `json:"scale,omitempty"`
 	// Delivery is the webhook delivery rate.
 	Delivery *DeliveryResult `json:"delivery,omitempty"`
+	// TwoWorkers is what two worker processes did together.
+	TwoWorkers *TwoWorkersResult `json:"two_workers,omitempty"`
 }
 
 // PollToRiver is pollhook's poll rate over River's raw rate (0 when either
@@ -157,6 +164,13 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			return res, fmt.Errorf("bench: delivery rate: %w", err)
 		}
 		p.printf("delivery: %.0f deliveries/s", res.Delivery.PerSecond)
+	}
+	if cfg.TwoWorkersSessions > 0 {
+		p.printf("two workers: %d sessions", cfg.TwoWorkersSessions)
+		if res.TwoWorkers, err = MeasureTwoWorkers(ctx, cfg, p); err != nil {
+			return res, fmt.Errorf("bench: two workers: %w", err)
+		}
+		p.printf("two workers: runs %v, %d webhooks, lost %d", res.TwoWorkers.RunsByWorker, res.TwoWorkers.Webhooks, res.TwoWorkers.Lost)
 	}
 	if len(cfg.Scale.Steps) > 0 {
 		if res.Scale, err = MeasureScale(ctx, cfg, p); err != nil {

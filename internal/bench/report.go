@@ -57,6 +57,11 @@ func WriteTable(w io.Writer, r *Results) error {
 	if v := r.Delivery; v != nil {
 		fmt.Fprintf(tw, "delivery rate (%d webhooks, %d workers)\t%.0f deliveries/s\t\t\n", v.Deliveries, v.Workers, v.PerSecond)
 	}
+	if v := r.TwoWorkers; v != nil {
+		fmt.Fprintf(tw, "two workers (%d sessions): poll runs per worker\t%v\t\t\n", v.Sessions, v.RunsByWorker)
+		fmt.Fprintf(tw, "two workers: polls/s, webhooks, same-id copies, new-id dups, lost\t%.0f, %d, %d, %d, %d\t0 new-id, 0 lost\t%s\n",
+			v.PollsPerSecond, v.Webhooks, v.SameIDDuplicates, v.NewIDDuplicates, v.Lost, met(v.NewIDDuplicates == 0 && v.Lost == 0 && len(v.RunsByWorker) == 2))
+	}
 	if v := r.Scale; v != nil {
 		fmt.Fprintf(tw, "sessions held, lag p99 <= %.0fs\t%d\t>= %d\t%s\n", float64(v.LagTarget), v.MaxHeld, TargetSessions, met(v.MaxHeld >= TargetSessions))
 		if s, ok := v.stepAtLeast(TargetSessions); ok {

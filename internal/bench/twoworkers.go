@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/receiver"
+)
+
+// TwoWorkersResult is what two worker processes on one database and schema
+// did with one batch of sessions.
+type TwoWorkersResult struct {
+	// Sessions is the number of sessions registered.
+	Sessions int `json:"sessions"`
+	// Elapsed runs from registration to the last webhook.
+	Elapsed Seconds `json:"elapsed_s"`
+	// PollsPerSecond is the provider polls of both workers over Elapsed.
+	PollsPerSecond float64 `json:"polls_per_second"`
+	// RunsByWorker counts the poll job runs each worker (River client)
+	// made: both must share the load.
+	RunsByWorker []int64 `json:"runs_by_worker"`
+	// Webhooks counts every webhook received, copies included.
+	Webhooks int `json:"webhooks"`
+	// SameIDDuplicates counts copies of a session's webhook beyond the
+	// first, all with the first's webhook-id (at-least-once retries).
+	SameIDDuplicates int `json:"same_id_duplicates"`
+	// NewIDDuplicates counts sessions whose webhook came with two different
+	// webhook-ids: must be 0.
+	NewIDDuplicates int `json:"new_id_duplicates"`
+	// Lost counts sessions whose webhook never arrived: must be 0.
+	Lost int `json:"lost"`
+}
+
+// MeasureTwoWorkers builds ./cmd/worker, runs two of it on one fresh schema,
+// registers cfg.TwoWorkersSessions sessions by one INSERT and waits for every
+// webhook, recording every copy the receiver gets (signatures verified, no
+// deduplication) to count duplicates and the webhook-ids they carried.
+func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWorkersResult, err error) {
+	n := cfg.TwoWorkersSessions
+	env, err := newSchema(ctx, cfg.DatabaseURL, 5)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, env.drop()) }()
+	var polls atomic.Int64
+	prov, err := startProviders(func() { polls.Add(1) })
+	if err != nil {
+		return nil, err
+	}
+	defer prov.srv.close()
+
+	rec, err := startRecorder()
+	if err != nil {
+		return nil, err
+	}
+	defer rec.srv.close()
+	if err := rec.register(ctx, env); err != nil {
+		return nil, err
+	}
+
+	dir, err := os.MkdirTemp("", "pollhook-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	p.printf("two workers: building ./cmd/worker")
+	bin, err := buildWorker(ctx, "", dir)
+	if err != nil {
+		return nil, err
+	}
+	for i := range 2 {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		vars := workerEnv(cfg.DatabaseURL, env.schema, prov.srv.url, addr)
+		vars["POLLHOOK_LOG_FORMAT"] = "json"
+		vars["POLLHOOK_LOG_LEVEL"] = "warn"
+		vars["POLLHOOK_BACKOFF_SMARTID_IDENTIFICATION"] = "5ms,1,5ms,0"
+		proc, err := startWorkerProc(ctx, []string{bin}, vars, addr, filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)))
+		if err != nil {
+			return nil, err
+		}
+		defer func() { err = errors.Join(err, proc.stop()) }()
+	}
+
+	var rows sessionRows
+	for range n {
+		rows.add("marksign", "smartid_identification", simulator.MarksignToken(simulator.OutcomeSucceeded, cfg.PollsInProgress)+"-"+randomSuffix())
+	}
+	start := time.Now()
+	if _, err := rows.insert(ctx, env.pool); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(cfg.Timeout)
+	for rec.sessions() < n {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("two workers: %d of %d webhooks within %s", rec.sessions(), n, cfg.Timeout)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+	elapsed := time.Since(start)
+	// Room for a late duplicate to show up before counting.
+	if err := sleep(ctx, time.Second); err != nil {
+		return nil, err
+	}
+
+	res := &TwoWorkersResult{Sessions: n, Elapsed: Seconds(elapsed.Seconds()), PollsPerSecond: float64(polls.Load()) / elapsed.Seconds()}
+	r, err := env.pool.Query(ctx, `SELECT count(*) FROM river_job, unnest(attempted_by) AS c
+		WHERE kind = 'pollhook.poll' GROUP BY c ORDER BY c`)
+	if err != nil {
+		return nil, fmt.Errorf("two workers: runs by client: %w", err)
+	}
+	for r.Next() {
+		var c int64
+		if err := r.Scan(&c); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("two workers: runs by client: %w", err)
+		}
+		res.RunsByWorker = append(res.RunsByWorker, c)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("two workers: runs by client: %w", err)
+	}
+	res.Webhooks, res.SameIDDuplicates, res.NewIDDuplicates = rec.counts()
+	res.Lost = n - rec.sessions()
+	return res, nil
+}
+
+// recorder is a receiver that verifies every webhook and keeps every copy,
+// duplicates included, by session.
+type recorder struct {
+	srv    *server
+	secret string
+	mu     sync.Mutex
+	ids    map[string][]string // session id -> webhook-id of each copy
+}
+
+func startRecorder() (*recorder, error) {
+	sub, err := startSubscriber(nil) // for its secret and server plumbing
+	if err != nil {
+		return nil, err
+	}
+	sub.srv.close()
+	v, err := receiver.New(receiver.Options{Secrets: []string{sub.secret}})
+	if err != nil {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	rec := &recorder{secret: sub.secret, ids: map[string][]string{}}
+	srv, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read", http.StatusBadRequest)
+			return
+		}
+		msg, err := v.Verify(r.Header, body)
+		if err != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var ev event.Event
+		if err := json.Unmarshal(msg.Body, &ev); err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		rec.mu.Lock()
+		rec.ids[ev.Data.SessionID] = append(rec.ids[ev.Data.SessionID], msg.ID)
+		rec.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	rec.srv = srv
+	return rec, nil
+}
+
+func (r *recorder) register(ctx context.Context, env *schemaEnv) error {
+	sub := &subscriber{srv: r.srv, secret: r.secret}
+	return sub.register(ctx, env.pool)
+}
+
+func (r *recorder) sessions() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+// counts returns every copy received, the copies beyond the first that
+// carried the first's webhook-id, and the sessions that got two ids.
+func (r *recorder) counts() (copies, sameID, newID int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ids := range r.ids {
+		copies += len(ids)
+		distinct := map[string]bool{}
+		for _, id := range ids {
+			distinct[id] = true
+		}
+		sameID += len(ids) - len(distinct)
+		if len(distinct) > 1 {
+			newID++
+		}
+	}
+	return copies, sameID, newID
+}
+
+// randomSuffix makes external ids unique across runs of the bench.
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
