@@ -166,3 +166,19 @@ func (p *workerProc) logTail() string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// startBenchWorker runs the worker binary bin on a free loopback port,
+// configured to poll the simulator at simURL and deliver from schema, with
+// JSON logs to logPath; extra adds or overrides variables.
+func startBenchWorker(ctx context.Context, bin, databaseURL, schema, simURL, logPath string, extra map[string]string) (*workerProc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	vars := workerEnv(databaseURL, schema, simURL, addr)
+	vars["POLLHOOK_LOG_FORMAT"] = "json"
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return startWorkerProc(ctx, []string{bin}, vars, addr, logPath)
+}

@@ -115,7 +115,6 @@ func MeasureScale(ctx context.Context, cfg Config, p *progress) (*ScaleResult, e
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{bin}
 	start := time.Now()
 	for i, s := range sc.Steps {
 		// A step takes its warm-up, its window and roughly a second per
@@ -127,7 +126,7 @@ func MeasureScale(ctx context.Context, cfg Config, p *progress) (*ScaleResult, e
 			break
 		}
 		p.printf("scale: %d sessions", s)
-		step, err := scaleStep(ctx, cfg, argv, dir, s, p)
+		step, err := scaleStep(ctx, cfg, bin, dir, s, p)
 		if err != nil {
 			return res, fmt.Errorf("%d sessions: %w", s, err)
 		}
@@ -171,7 +170,7 @@ func scaleSessions(s int, fortIDShare float64) (rows sessionRows, expected float
 	return rows, expected
 }
 
-func scaleStep(ctx context.Context, cfg Config, argv []string, dir string, s int, p *progress) (_ *ScaleStep, err error) {
+func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progress) (_ *ScaleStep, err error) {
 	sc := cfg.Scale
 	env, err := newSchema(ctx, cfg.DatabaseURL, 5)
 	if err != nil {
@@ -192,17 +191,11 @@ func scaleStep(ctx context.Context, cfg Config, argv []string, dir string, s int
 	if err := sub.register(ctx, env.pool); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	vars := workerEnv(cfg.DatabaseURL, env.schema, prov.srv.url, addr)
-	vars["POLLHOOK_LOG_FORMAT"] = "json"
-	vars["POLLHOOK_PPROF"] = "true"
+	extra := map[string]string{"POLLHOOK_PPROF": "true"}
 	for k, v := range sc.WorkerEnv {
-		vars[k] = v
+		extra[k] = v
 	}
-	proc, err := startWorkerProc(ctx, argv, vars, addr, filepath.Join(dir, fmt.Sprintf("worker-%d.log", s)))
+	proc, err := startBenchWorker(ctx, bin, cfg.DatabaseURL, env.schema, prov.srv.url, filepath.Join(dir, fmt.Sprintf("worker-%d.log", s)), extra)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +232,7 @@ func scaleStep(ctx context.Context, cfg Config, argv []string, dir string, s int
 		return nil, err
 	}
 
-	metricsURL := "http://" + addr + "/metrics"
+	metricsURL := "http://" + proc.addr + "/metrics"
 	h0, err := scrapeHistogram(ctx, metricsURL, "pollhook_poll_lag_seconds")
 	if err != nil {
 		return nil, err
@@ -248,7 +241,7 @@ func scaleStep(ctx context.Context, cfg Config, argv []string, dir string, s int
 	profDone := make(chan error, 1)
 	if sc.ProfileDir != "" {
 		go func() {
-			profDone <- saveProfile(ctx, addr, sc.Window, filepath.Join(sc.ProfileDir, fmt.Sprintf("scale-%d.pprof", s)))
+			profDone <- saveProfile(ctx, proc.addr, sc.Window, filepath.Join(sc.ProfileDir, fmt.Sprintf("scale-%d.pprof", s)))
 		}()
 	} else {
 		profDone <- nil

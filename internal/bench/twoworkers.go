@@ -17,6 +17,7 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/webhook"
 	"github.com/pollhook/pollhook/receiver"
 )
 
@@ -81,19 +82,14 @@ func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWork
 	if err != nil {
 		return nil, err
 	}
+	extra := map[string]string{"POLLHOOK_LOG_LEVEL": "warn", "POLLHOOK_BACKOFF_SMARTID_IDENTIFICATION": "5ms,1,5ms,0"}
 	for i := range 2 {
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
+		proc, perr := startBenchWorker(ctx, bin, cfg.DatabaseURL, env.schema, prov.srv.url, filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)), extra)
+		if perr != nil {
+			return nil, perr
 		}
-		vars := workerEnv(cfg.DatabaseURL, env.schema, prov.srv.url, addr)
-		vars["POLLHOOK_LOG_FORMAT"] = "json"
-		vars["POLLHOOK_LOG_LEVEL"] = "warn"
-		vars["POLLHOOK_BACKOFF_SMARTID_IDENTIFICATION"] = "5ms,1,5ms,0"
-		proc, err := startWorkerProc(ctx, []string{bin}, vars, addr, filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)))
-		if err != nil {
-			return nil, err
-		}
+		// Joined into the named result: a worker that would not stop is
+		// reported, not lost in a loop-scoped variable.
 		defer func() { err = errors.Join(err, proc.stop()) }()
 	}
 
@@ -153,16 +149,15 @@ type recorder struct {
 }
 
 func startRecorder() (*recorder, error) {
-	sub, err := startSubscriber(nil) // for its secret and server plumbing
+	secret, err := webhook.NewSecret()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("subscriber secret: %w", err)
 	}
-	sub.srv.close()
-	v, err := receiver.New(receiver.Options{Secrets: []string{sub.secret}})
+	v, err := receiver.New(receiver.Options{Secrets: []string{secret}})
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
-	rec := &recorder{secret: sub.secret, ids: map[string][]string{}}
+	rec := &recorder{secret: secret, ids: map[string][]string{}}
 	srv, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {

@@ -28,10 +28,6 @@ type Var struct {
 	Doc string
 }
 
-// DefaultDatabaseURL is the database used when DATABASE_URL is unset: the
-// local server scripts/pg.sh starts.
-const DefaultDatabaseURL = db.DefaultURL
-
 // Vars lists every variable the worker reads, the provider variables of
 // package upstream included.
 func Vars() []Var {
@@ -44,7 +40,7 @@ func Vars() []Var {
 
 func ownVars() []Var {
 	return []Var{
-		{"DATABASE_URL", DefaultDatabaseURL, "Postgres connection URL"},
+		{"DATABASE_URL", db.DefaultURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
 		{"POLLHOOK_DB_MAX_CONNS", "40", "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
 		{"POLLHOOK_HTTP_ADDR", "127.0.0.1:8080", "listen address of /healthz, /readyz and /metrics"},
@@ -123,7 +119,7 @@ func (u RiverUI) Enabled() bool { return u.Insecure || (u.User != "" && u.Passwo
 func Load(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	c := Config{
-		DatabaseURL:  r.str("DATABASE_URL", DefaultDatabaseURL),
+		DatabaseURL:  r.str("DATABASE_URL", db.DefaultURL),
 		Schema:       r.str("POLLHOOK_SCHEMA", db.DefaultSchema),
 		HTTPAddr:     r.str("POLLHOOK_HTTP_ADDR", "127.0.0.1:8080"),
 		DBMaxConns:   r.num("POLLHOOK_DB_MAX_CONNS", 40),

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pollhook/pollhook/internal/upstream"
 )
@@ -47,17 +47,9 @@ const sessionColumns = `id::text, provider, flow, external_id, account, locale, 
 // errSessionNotFound is returned when a poll job's session row is gone.
 var errSessionNotFound = errors.New("session not found")
 
-// dbtx is what pollhook's queries need: satisfied by *pgxpool.Pool, *pgx.Conn
-// and pgx.Tx.
-type dbtx interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // loadSession reads one session.
-func loadSession(ctx context.Context, q dbtx, id string) (*session, error) {
-	return scanSession(q.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+func loadSession(ctx context.Context, pool *pgxpool.Pool, id string) (*session, error) {
+	return scanSession(pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 }
 
 func scanSession(row pgx.Row) (*session, error) {

@@ -157,9 +157,12 @@ func RecordAttempt(ctx context.Context, db DBTX, deliveryID int64, attempt int, 
 				(delivery_id, subscriber, attempt, attempted_at, duration_ms, url, status_code, error, response_body)
 			SELECT id, subscriber, $2, $6, $7, $8, $3, $4, $9 FROM d
 		), health AS (
+			-- Only when the failure clock changes: every deliver worker
+			-- posting to one subscriber would otherwise queue on its row.
 			UPDATE subscribers SET
-				failing_since = CASE WHEN $5 THEN NULL ELSE coalesce(failing_since, now()) END
+				failing_since = CASE WHEN $5 THEN NULL ELSE now() END
 			WHERE name = (SELECT subscriber FROM d)
+				AND (failing_since IS NULL) <> $5
 		)
 		SELECT count(*) FROM d`,
 		deliveryID, attempt, status, errText, a.Succeeded(),
