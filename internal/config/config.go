@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -50,9 +51,9 @@ func ownVars() []Var {
 		{"POLLHOOK_POLL_WORKERS", "200", "concurrent poll jobs per worker process (a job holds a slot only while it polls: waiting is a snooze)"},
 		{"POLLHOOK_DELIVER_WORKERS", "50", "concurrent webhook deliveries per worker process"},
 		{"POLLHOOK_FETCH_POLL_INTERVAL", "100ms", "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
-		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often sessions inserted while no worker listened are picked up"},
-		{"POLLHOOK_JOB_TIMEOUT", "1m", "longest run of one job (one provider call or one webhook POST)"},
-		{"POLLHOOK_RESCUE_AFTER", "2m", "how long a job may run before River presumes its worker dead and retries it"},
+		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often the safety-net sweep (a goroutine in each worker, not a River job) picks up sessions whose notification no worker heard"},
+		{"POLLHOOK_JOB_TIMEOUT", "1m", "longest run of a maintenance job (retention); a poll runs at most POLLHOOK_UPSTREAM_TIMEOUT + 5s, a delivery POLLHOOK_WEBHOOK_TIMEOUT + 5s"},
+		{"POLLHOOK_RESCUE_AFTER", "0", "how long a poll or delivery may run before River's rescuer presumes its worker dead and retries it; 0 derives it: the longer of those two timeouts + 5s (25s with defaults). A worker that provably died is reclaimed within 5s instead"},
 		{"POLLHOOK_FORTID_SESSION_TIMEOUT", "5m", "the Verifier Service's session_timeout_secs"},
 		{"POLLHOOK_FORTID_GRACE_PERIOD", "1m", "the Verifier Service's session_timeout_grace_period_secs"},
 		{"POLLHOOK_MARKSIGN_DEADLINE", "5m", "how long after registration a Marksign session is polled"},
@@ -126,7 +127,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		JobTimeout:   r.dur("POLLHOOK_JOB_TIMEOUT", time.Minute),
 		Pprof:        r.boolean("POLLHOOK_PPROF", false),
 		OTLPEndpoint: r.str("POLLHOOK_OTLP_ENDPOINT", ""),
-		RescueAfter:  r.dur("POLLHOOK_RESCUE_AFTER", 2*time.Minute),
+		RescueAfter:  r.dur("POLLHOOK_RESCUE_AFTER", 0),
 		Jobs:         jobs.DefaultConfig(),
 		RiverUI: RiverUI{
 			User:     r.str("POLLHOOK_RIVERUI_USER", ""),
@@ -205,8 +206,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	// provider at once, and none is closed for lack of idle room.
 	up.MaxConns = j.PollWorkers
 	c.Upstream = up
-	if c.RescueAfter < c.JobTimeout {
-		r.fail("POLLHOOK_RESCUE_AFTER", fmt.Errorf("%s is shorter than POLLHOOK_JOB_TIMEOUT %s", c.RescueAfter, c.JobTimeout))
+	// POLLHOOK_RESCUE_AFTER (0: derived) is checked against the poll and
+	// delivery timeouts it must not undercut by jobs.DeriveTimeouts.
+	if c.RescueAfter > 0 {
+		upTimeout := cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout)
+		if _, err := jobs.DeriveTimeouts(upTimeout, c.Sender.Timeout, time.Minute, c.RescueAfter); err != nil {
+			r.fail("POLLHOOK_RESCUE_AFTER", err)
+		}
 	}
 	if len(r.errs) == 0 {
 		if err := j.Validate(); err != nil {

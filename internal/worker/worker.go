@@ -83,7 +83,7 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 	w.stopTracing = stopTracing
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
+	m := metrics.New(reg, jobs.MetricLabels(w.cfg.Jobs, w.cfg.Upstream))
 	svc, err := jobs.NewService(w.cfg.Jobs, jobs.Deps{
 		Pool:                 w.Pool,
 		Schema:               w.cfg.Schema,
@@ -92,6 +92,8 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 		Logger:               w.logger,
 		Metrics:              m,
 		JobTimeout:           w.cfg.JobTimeout,
+		UpstreamTimeout:      w.cfg.Upstream.RequestTimeout,
+		WebhookTimeout:       w.cfg.Sender.Timeout,
 		RescueStuckJobsAfter: w.cfg.RescueAfter,
 		FetchPollInterval:    opts.FetchPollInterval,
 		Middleware:           middleware,
@@ -100,7 +102,7 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 		return err
 	}
 	w.Service = svc
-	reg.MustRegister(jobs.NewJobCollector(w.Pool))
+	reg.MustRegister(jobs.NewJobCollector(w.Pool, svc.Queues(), w.logger))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
