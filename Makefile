@@ -3,7 +3,7 @@
 
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: demo test pg migrate worker simulator bench faults fuzz lint
+.PHONY: demo test pg migrate worker simulator bench faults fuzz lint rules
 
 demo: pg
 	go run ./cmd/demo $(DEMO_FLAGS)
@@ -29,3 +29,7 @@ bench: pg
 lint:
 	test -z "$$(gofmt -l .)"
 	go vet ./...
+
+# Prometheus rules: syntax and unit tests (also run by make test, in ./deploy).
+rules:
+	cd deploy/prometheus && promtool check rules pollhook-rules.yml && promtool test rules pollhook-rules.test.yml
