@@ -25,7 +25,7 @@ const clientIDPrefix = "pollhook_"
 const livenessLockClass = 0x7068
 
 // ReclaimInterval is how often a worker looks for jobs stranded by a dead
-// worker, besides once at start.
+// worker (the first time at start) and checks its own liveness lock.
 const ReclaimInterval = 5 * time.Second
 
 // NewClientID returns a fresh River client id carrying clientIDPrefix: the
@@ -108,12 +108,20 @@ func (r *Reclaimer) Unlock(ctx context.Context) {
 	}
 }
 
-// Run reclaims once at once and then every interval until ctx ends, and
-// takes the liveness lock again if its connection was lost.
+// Run reclaims at once and then every interval until ctx ends. Before each
+// round it makes sure this worker still holds its own lock (taking it again
+// if its connection was lost), so it never takes its own jobs for a dead
+// worker's.
 func (r *Reclaimer) Run(ctx context.Context) {
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
+		if err := r.checkLock(ctx); err != nil && ctx.Err() == nil {
+			r.logger.WarnContext(ctx, "liveness lock lost; taking it again", "error", err)
+			if err := r.Lock(ctx); err != nil && ctx.Err() == nil {
+				r.logger.ErrorContext(ctx, "cannot take the liveness lock; other workers may reclaim this worker's jobs", "error", err)
+			}
+		}
 		if n, err := r.ReclaimOnce(ctx); err != nil && ctx.Err() == nil {
 			r.logger.WarnContext(ctx, "reclaiming stranded jobs failed; retrying", "error", err)
 		} else if n > 0 {
@@ -123,12 +131,6 @@ func (r *Reclaimer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if err := r.checkLock(ctx); err != nil && ctx.Err() == nil {
-			r.logger.WarnContext(ctx, "liveness lock lost; taking it again", "error", err)
-			if err := r.Lock(ctx); err != nil && ctx.Err() == nil {
-				r.logger.ErrorContext(ctx, "cannot take the liveness lock; other workers may reclaim this worker's jobs", "error", err)
-			}
 		}
 	}
 }
@@ -147,6 +149,11 @@ func (r *Reclaimer) checkLock(ctx context.Context) error {
 // by a pollhook client that holds no liveness lock in this database. Like
 // River's rescuer, it records an error on the job and discards a job whose
 // attempts are spent, and cancels one whose cancellation was requested.
+//
+// A database restart drops every lock at once, the live workers' too: for
+// $3 after the server started (long enough for every live worker to take
+// its lock again) nothing is reclaimed, and River's rescuer stays the
+// fallback.
 const reclaimSQL = `
 WITH live AS (
 	SELECT objid FROM pg_locks
@@ -160,6 +167,7 @@ stranded AS (
 	WHERE state = 'running'
 		AND starts_with(attempted_by[cardinality(attempted_by)], $2)
 		AND hashtext(attempted_by[cardinality(attempted_by)])::oid NOT IN (SELECT objid FROM live)
+		AND pg_postmaster_start_time() < now() - $3::interval
 	ORDER BY id
 	LIMIT 10000
 	FOR UPDATE SKIP LOCKED
@@ -180,7 +188,7 @@ WHERE j.id = s.id AND j.state = 'running'`
 
 // ReclaimOnce reclaims the jobs stranded now and returns how many.
 func (r *Reclaimer) ReclaimOnce(ctx context.Context) (int64, error) {
-	tag, err := r.pool.Exec(ctx, reclaimSQL, livenessLockClass, clientIDPrefix)
+	tag, err := r.pool.Exec(ctx, reclaimSQL, livenessLockClass, clientIDPrefix, 3*r.interval)
 	if err != nil {
 		return 0, fmt.Errorf("reclaim: %w", err)
 	}

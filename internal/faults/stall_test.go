@@ -1,0 +1,131 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/testdb"
+)
+
+// TestKill9StallAtDefaults measures what a person at a login screen waits
+// after a worker dies mid-poll: the worker binary, at default settings
+// (default timeouts, rescue, backoff and worker counts), is killed with
+// SIGKILL while its polls wait on a slow provider; a new worker is started
+// at once. The stall is the time from the kill until every job the dead
+// worker was running has been started again. It is reported, not asserted
+// (speed is measured, never asserted): README quotes the figure. The test
+// asserts that every stranded job runs again and every session still ends
+// with its outcome and one webhook.
+func TestKill9StallAtDefaults(t *testing.T) {
+	const sessions = 28 // four per flow
+	bin := workerBinary(t)
+	ctx := context.Background()
+	tdb := testdb.New(t)
+	sim, simURL := newSimulator(t, simulator.Options{})
+	rc := newSubscriber(ctx, t, tdb.Pool)
+
+	// Slow scripts: every answer takes 2 s, so polls are caught in flight.
+	plans := make([]plan, sessions)
+	for i := range plans {
+		f := flows[i%len(flows)]
+		p := plan{provider: f.provider, flow: f.flow, outcome: simulator.OutcomeSlow, inProgress: 2, locale: "lt"}
+		if p.provider == "fortid" {
+			p.externalID = simulator.FortIDSessionID(p.outcome, p.inProgress)
+		} else {
+			p.externalID = simulator.MarksignToken(p.outcome, p.inProgress)
+		}
+		p.want = wantState(p.provider, p.outcome)
+		plans[i] = p
+	}
+	registered := registerScripted(ctx, t, tdb.Pool, sim, plans)
+
+	// Only what a deployment must set: no timeout, rescue or backoff.
+	env := settings{
+		"DATABASE_URL":                   tdb.URL,
+		"POLLHOOK_SCHEMA":                tdb.Schema,
+		"POLLHOOK_HTTP_ADDR":             "127.0.0.1:0",
+		"POLLHOOK_FORTID_URL":            simURL,
+		"POLLHOOK_FORTID_API_KEY":        fortIDKey,
+		"POLLHOOK_MARKSIGN_URL":          simURL,
+		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
+		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
+		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
+		"POLLHOOK_LOG_FORMAT":            "json",
+		"POLLHOOK_LOG_LEVEL":             "info",
+	}.environ()
+	logPath := filepath.Join(t.TempDir(), "worker.log")
+
+	first, err := startWorkerProc(t, bin, "worker#1", env, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stranded []int64
+	waitFor(ctx, t, 30*time.Second, "polls in flight", func(ctx context.Context) (bool, string) {
+		rows, err := tdb.Pool.Query(ctx, `SELECT id FROM river_job WHERE state = 'running' AND kind = 'pollhook.poll'`)
+		if err != nil {
+			return false, err.Error()
+		}
+		stranded, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(stranded) >= sessions/2, fmt.Sprintf("running polls: %d", len(stranded))
+	})
+	if err := first.kill9(); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+	// The kill may land between the query and the signal: count what the
+	// dead process really left running.
+	rows, err := tdb.Pool.Query(ctx, `SELECT id FROM river_job WHERE state = 'running' AND id = ANY($1)`, stranded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stranded, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		t.Fatal(err)
+	}
+	if len(stranded) == 0 {
+		t.Fatal("the kill caught no poll running: the test did not test anything")
+	}
+
+	second, err := startWorkerProc(t, bin, "worker#2", env, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready time.Duration
+	var stall time.Duration
+	waitFor(ctx, t, 120*time.Second, "stranded polls running again", func(ctx context.Context) (bool, string) {
+		if ready == 0 && second.httpAddr() != "" {
+			ready = time.Since(killedAt)
+		}
+		var left int
+		if err := tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
+			WHERE id = ANY($1) AND state = 'running' AND attempted_at < $2`, stranded, killedAt).Scan(&left); err != nil {
+			return false, err.Error()
+		}
+		if left == 0 && stall == 0 {
+			stall = time.Since(killedAt)
+		}
+		return left == 0, fmt.Sprintf("%d stranded polls not yet run again", left)
+	})
+	var reclaimed, rescued int
+	if err := tdb.Pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM unnest(errors) e WHERE e->>'error' LIKE 'Stranded job reclaimed%')),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%'))
+		FROM river_job WHERE id = ANY($1)`, stranded).Scan(&reclaimed, &rescued); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(ctx, t, tdb.Pool, rc, sessions, 120*time.Second, logPath)
+	if err := second.stop(40 * time.Second); err != nil {
+		t.Errorf("%v\n%s", err, logTail(logPath, 20))
+	}
+	f := checkRun(ctx, t, tdb.Pool, rc, registered)
+	t.Logf("faults: kill9_stall defaults sessions=%d stranded_polls=%d reclaimed=%d rescued_by_river=%d new_worker_ready_after=%s stall=%s lost=%d",
+		f.sessions, len(stranded), reclaimed, rescued, ready.Round(10*time.Millisecond), stall.Round(10*time.Millisecond), f.lost)
+}
