@@ -11,38 +11,28 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/session"
 )
 
-// Provider names a provider family. The values are the ones stored in the
-// sessions table's provider column.
-type Provider string
+// Provider names a provider family: session.Provider, whose home is the
+// session package.
+type Provider = session.Provider
 
+// Flow names one status endpoint of a provider: session.Flow.
+type Flow = session.Flow
+
+// The providers and flows, from the session package.
 const (
-	// ProviderFortID is the FortID Verifier Service.
-	ProviderFortID Provider = "fortid"
-	// ProviderMarksign is the Marksign gateway (Smart-ID and Mobile-ID).
-	ProviderMarksign Provider = "marksign"
-)
-
-// Flow names one status endpoint of a provider. The values are the ones
-// stored in the sessions table's flow column.
-type Flow string
-
-const (
-	// FlowFortIDVerification is FortID's verification session status.
-	FlowFortIDVerification Flow = "verification"
-	// FlowSmartIDIdentification is Marksign's Smart-ID identification status.
-	FlowSmartIDIdentification Flow = "smartid_identification"
-	// FlowSmartIDSigning is Marksign's Smart-ID signing status.
-	FlowSmartIDSigning Flow = "smartid_signing"
-	// FlowSmartIDHashSigning is Marksign's Smart-ID hash signing status.
-	FlowSmartIDHashSigning Flow = "smartid_hash_signing"
-	// FlowMobileIDIdentification is Marksign's Mobile-ID identification status.
-	FlowMobileIDIdentification Flow = "mobileid_identification"
-	// FlowMobileIDSigning is Marksign's Mobile-ID signing status.
-	FlowMobileIDSigning Flow = "mobileid_signing"
-	// FlowMobileIDHashSigning is Marksign's Mobile-ID hash signing status.
-	FlowMobileIDHashSigning Flow = "mobileid_hash_signing"
+	ProviderFortID             = session.ProviderFortID
+	ProviderMarksign           = session.ProviderMarksign
+	FlowFortIDVerification     = session.FlowFortIDVerification
+	FlowSmartIDIdentification  = session.FlowSmartIDIdentification
+	FlowSmartIDSigning         = session.FlowSmartIDSigning
+	FlowSmartIDHashSigning     = session.FlowSmartIDHashSigning
+	FlowMobileIDIdentification = session.FlowMobileIDIdentification
+	FlowMobileIDSigning        = session.FlowMobileIDSigning
+	FlowMobileIDHashSigning    = session.FlowMobileIDHashSigning
 )
 
 // State is the normalized state of a session after one poll.
