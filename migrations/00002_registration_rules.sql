@@ -7,7 +7,8 @@
 --     defaults: an app that sets one gets an error naming the column
 --     (constraint sessions_owned_columns);
 --   * deadline is NULL or a finite time after created_at
---     (sessions_deadline_check);
+--     (sessions_deadline_check); cancel_requested_at, on insert and update,
+--     is NULL or finite (sessions_cancel_requested_at_check);
 --   * a Marksign token is at most 128 characters, the client's limit
 --     (sessions_marksign_token_check; internal/session.MarksignTokenMaxLen);
 --   * a FortID session id is stored in lower case, so the same session in
@@ -59,6 +60,10 @@ BEGIN
     IF NEW.deadline IS NOT NULL AND NOT isfinite(NEW.deadline) THEN
         RAISE EXCEPTION 'sessions: deadline must be a finite time (got %)', NEW.deadline
             USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_deadline_check', COLUMN = 'deadline';
+    END IF;
+    IF NEW.cancel_requested_at IS NOT NULL AND NOT isfinite(NEW.cancel_requested_at) THEN
+        RAISE EXCEPTION 'sessions: cancel_requested_at must be a finite time'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_cancel_requested_at_check', COLUMN = 'cancel_requested_at';
     END IF;
     IF coalesce(current_setting('pollhook.internal', true), '') = 'on' THEN
         RETURN NEW;
@@ -113,6 +118,10 @@ BEGIN
     IF OLD.state NOT IN ('pending', 'polling') AND NEW.state IS DISTINCT FROM OLD.state THEN
         RAISE EXCEPTION 'sessions: session % already ended as %', OLD.id, OLD.state
             USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_state_final', COLUMN = 'state';
+    END IF;
+    IF NEW.cancel_requested_at IS NOT NULL AND NOT isfinite(NEW.cancel_requested_at) THEN
+        RAISE EXCEPTION 'sessions: cancel_requested_at must be a finite time'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_cancel_requested_at_check', COLUMN = 'cancel_requested_at';
     END IF;
     IF coalesce(current_setting('pollhook.internal', true), '') = 'on' THEN
         RETURN NEW;

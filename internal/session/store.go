@@ -67,11 +67,29 @@ func NewStore(schema string) *Store {
 	return &Store{table: table}
 }
 
-// columns are the ones Load reads. A non-finite deadline (older rows)
-// reads as NULL rather than failing the scan: the flow's own deadline then
-// applies.
-const columns = `id::text, provider, flow, external_id, account, locale, subscriber, app_ref,
-	state, CASE WHEN isfinite(deadline) THEN deadline END, cancel_requested_at, created_at`
+// FiniteTime is a select expression for timestamptz column col that reads
+// a non-finite value ('infinity', '-infinity', which Go's time.Time cannot
+// hold) as NULL. Migration 00002 refuses such values in the columns apps
+// write; rows registered before it may still hold them.
+func FiniteTime(col string) string {
+	return "CASE WHEN isfinite(" + col + ") THEN " + col + " END"
+}
+
+// columns are the ones Load reads. A non-finite deadline (older rows) reads
+// as none, so the flow's own deadline applies; a non-finite cancellation
+// time still reads as a cancellation.
+var columns = `id::text, provider, flow, external_id, account, locale, subscriber, app_ref,
+	state, ` + FiniteTime("deadline") + `,
+	CASE WHEN isfinite(cancel_requested_at) THEN cancel_requested_at WHEN cancel_requested_at IS NOT NULL THEN created_at END,
+	created_at`
+
+// Internal is a FROM item marking the statement's transaction as pollhook's
+// own write: the sessions guard trigger (migration 00002) lets pollhook's
+// own columns change only when the transaction-local setting
+// pollhook.internal is on. Use it as "FROM "+Internal+" WHERE ... AND
+// internal.ok": the setting is made before any row is updated, without a
+// round trip of its own.
+const Internal = `(SELECT set_config('pollhook.internal', 'on', true) = 'on' AS ok) AS internal`
 
 // Load reads session id.
 func (st *Store) Load(ctx context.Context, q Querier, id string) (*Session, error) {
@@ -92,7 +110,8 @@ func (st *Store) Load(ctx context.Context, q Querier, id string) (*Session, erro
 // and its poll job. It reports false if the session was no longer pending.
 func (st *Store) MarkPolling(ctx context.Context, q Querier, id string, deadline time.Time, jobID int64) (bool, error) {
 	tag, err := q.Exec(ctx, `UPDATE `+st.table+` SET state = $4, deadline = $2, poll_job_id = $3, updated_at = now()
-		WHERE id = $1 AND state = $5`, id, deadline, jobID, StatePolling, StatePending)
+		FROM `+Internal+`
+		WHERE id = $1 AND state = $5 AND internal.ok`, id, deadline, jobID, StatePolling, StatePending)
 	if err != nil {
 		return false, fmt.Errorf("session %s: mark polling: %w", id, err)
 	}
@@ -124,7 +143,8 @@ func (st *Store) End(ctx context.Context, q Querier, id string, e Ending) (finis
 	}
 	err = q.QueryRow(ctx, `UPDATE `+st.table+`
 		SET state = $2, outcome = $3, answer = $4, error = $5, finished_at = now(), updated_at = now()
-		WHERE id = $1 AND state IN ($6, $7)
+		FROM `+Internal+`
+		WHERE id = $1 AND state IN ($6, $7) AND internal.ok
 		RETURNING finished_at`, id, e.State, nullJSON(e.Outcome), nullJSON(e.Answer), errMsg, StatePending, StatePolling).Scan(&finishedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
