@@ -134,10 +134,9 @@ func decodeMarksign(flow Flow, status int, body []byte) Result {
 // PROVIDERS.md.
 func classifyMarksignError(res *Result, code int) {
 	res.ErrorCode = code
+	// The provider's message stays in res.Message (stored with a terminal
+	// state, never logged): Err names the code only, since it reaches logs.
 	describe := func(what string) error {
-		if res.Message != "" {
-			return fmt.Errorf("HTTP %d: error_code %d (%s): %s", res.HTTPStatus, code, what, res.Message)
-		}
 		return fmt.Errorf("HTTP %d: error_code %d (%s)", res.HTTPStatus, code, what)
 	}
 	switch code {

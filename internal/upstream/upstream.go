@@ -35,6 +35,9 @@ const (
 	FlowMobileIDHashSigning    = session.FlowMobileIDHashSigning
 )
 
+// Providers returns every provider: session.Providers.
+func Providers() []Provider { return session.Providers() }
+
 // State is the normalized state of a session after one poll.
 type State string
 
@@ -101,7 +104,8 @@ type Result struct {
 	// StateInProgress: the engine backs off slowly and alerts the operator.
 	CredentialsProblem bool
 	// UnknownStatus holds a status value the client did not recognise; State
-	// is then StateInProgress. The engine records it and logs a warning.
+	// is then StateInProgress. It is provider text: the engine logs and
+	// records its length only.
 	UnknownStatus string
 	// HTTPStatus is the HTTP status of the answer, 0 if none arrived.
 	HTTPStatus int
@@ -114,12 +118,14 @@ type Result struct {
 	// ErrorCode is the provider's error code (Marksign error_code), 0 if none.
 	ErrorCode int
 	// Message is the provider's human message (Marksign message, FortID
-	// message or description), if any.
+	// message or description), if any. It is provider text, possibly
+	// personal: stored with a terminal state and delivered, never logged.
 	Message string
 	// RetryAfter is the provider's Retry-After, 0 if none.
 	RetryAfter time.Duration
 	// Err describes a transient or credentials failure. It never contains a
-	// credential.
+	// credential nor provider text (messages, statuses, bodies): it may be
+	// logged.
 	Err error
 }
 
