@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
@@ -58,13 +59,10 @@ func TestKill9StallAtDefaults(t *testing.T) {
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
 		"POLLHOOK_LOG_FORMAT":            "json",
 		"POLLHOOK_LOG_LEVEL":             "info",
-	}.environ()
+	}
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 
-	first, err := startWorkerProc(t, bin, "worker#1", env, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := startWorkerProc(ctx, t, bin, "worker#1", env, logPath, true)
 	var stranded []int64
 	waitFor(ctx, t, 30*time.Second, "polls in flight", func(ctx context.Context) (bool, string) {
 		rows, err := tdb.Pool.Query(ctx, `SELECT id FROM river_job WHERE state = 'running' AND kind = 'pollhook.poll'`)
@@ -77,7 +75,7 @@ func TestKill9StallAtDefaults(t *testing.T) {
 		}
 		return len(stranded) >= sessions/2, fmt.Sprintf("running polls: %d", len(stranded))
 	})
-	if err := first.kill9(); err != nil {
+	if err := first.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()
@@ -94,16 +92,10 @@ func TestKill9StallAtDefaults(t *testing.T) {
 		t.Fatal("the kill caught no poll running: the test did not test anything")
 	}
 
-	second, err := startWorkerProc(t, bin, "worker#2", env, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready time.Duration
+	second := startWorkerProc(ctx, t, bin, "worker#2", env, logPath, true)
+	ready := time.Since(killedAt)
 	var stall time.Duration
 	waitFor(ctx, t, 120*time.Second, "stranded polls running again", func(ctx context.Context) (bool, string) {
-		if ready == 0 && second.httpAddr() != "" {
-			ready = time.Since(killedAt)
-		}
 		var left int
 		if err := tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
 			WHERE id = ANY($1) AND state = 'running' AND attempted_at < $2`, stranded, killedAt).Scan(&left); err != nil {
@@ -122,8 +114,8 @@ func TestKill9StallAtDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDone(ctx, t, tdb.Pool, rc, sessions, 120*time.Second, logPath)
-	if err := second.stop(40 * time.Second); err != nil {
-		t.Errorf("%v\n%s", err, logTail(logPath, 20))
+	if err := second.Stop(40 * time.Second); err != nil {
+		t.Errorf("%v\n%s", err, harness.LogTail(logPath, 20))
 	}
 	f := checkRun(ctx, t, tdb.Pool, rc, registered)
 	t.Logf("faults: kill9_stall defaults sessions=%d stranded_polls=%d reclaimed=%d rescued_by_river=%d new_worker_ready_after=%s stall=%s lost=%d",

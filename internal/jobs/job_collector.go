@@ -123,8 +123,8 @@ func (c *JobCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(s.healthy), subscriberHealthy)
 	ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(s.failing), subscriberFailing)
 	ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(s.disabled), subscriberDisabled)
-	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.pending), StatePending)
-	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.polling), StatePolling)
+	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.pending), string(StatePending))
+	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.polling), string(StatePolling))
 	ch <- prometheus.MustNewConstMetric(c.oldestUnqueued, prometheus.GaugeValue, age(s.databaseNow, s.oldestUnqueued))
 }
 

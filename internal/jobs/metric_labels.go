@@ -1,10 +1,8 @@
 package jobs
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/pollhook/pollhook/internal/metrics"
+	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -13,31 +11,30 @@ import (
 // naming an account the worker has no credentials for.
 const unconfiguredAccount = "unconfigured"
 
-// terminalStates are the states a session may end in.
-var terminalStates = []upstream.State{
-	upstream.StateSucceeded, upstream.StateFailed, upstream.StateRefused, upstream.StateExpired,
-	upstream.StateNotFound, upstream.StateRejected,
-}
-
 // MetricLabels returns the label sets whose series the worker creates at
-// zero: every flow of cfg with every poll result and terminal state, every
-// configured account of up, every delivery final state.
-func MetricLabels(cfg Config, up upstream.Config) metrics.Labels {
+// zero: every flow with every poll result and terminal state, every
+// configured account of up (and unconfiguredAccount) per provider, every
+// final delivery state.
+func MetricLabels(up upstream.Config) metrics.Labels {
 	l := metrics.Labels{
 		PollResults: []string{string(upstream.StateInProgress), resultTransient, resultCredentials, resultUnknownStatus},
 		Accounts: map[string][]string{
-			string(upstream.ProviderFortID):   append(up.FortID.Accounts.Names(), unconfiguredAccount),
-			string(upstream.ProviderMarksign): append(up.Marksign.Accounts.Names(), unconfiguredAccount),
+			string(sess.ProviderFortID):   append(up.FortID.Accounts.Names(), unconfiguredAccount),
+			string(sess.ProviderMarksign): append(up.Marksign.Accounts.Names(), unconfiguredAccount),
 		},
 		DeliveryStates: []string{string(webhook.StateSucceeded), string(webhook.StateFailed), string(webhook.StatePaused)},
 	}
-	for _, flow := range slices.Sorted(maps.Keys(cfg.Flows)) {
+	for _, flow := range sess.Flows() {
 		l.Flows = append(l.Flows, string(flow))
 	}
-	for _, s := range terminalStates {
-		l.PollResults = append(l.PollResults, string(s))
+	for _, s := range sess.States() {
+		if !s.Terminal() {
+			continue
+		}
 		l.TerminalStates = append(l.TerminalStates, string(s))
+		if s != sess.StateCancelled { // ended by the app, never a poll's answer
+			l.PollResults = append(l.PollResults, string(s))
+		}
 	}
-	l.TerminalStates = append(l.TerminalStates, StateCancelled)
 	return l
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pollhook/pollhook/internal/metrics"
+	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -95,9 +96,13 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	river.AddWorker(workers, withTimeout(NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger), timeouts.Maintenance))
 
 	queues := map[string]river.QueueConfig{
+		// Poll jobs inserted before they named their provider.
 		QueuePoll:            {MaxWorkers: cfg.PollWorkers},
 		webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
 		river.QueueDefault:   {MaxWorkers: 5},
+	}
+	for _, p := range sess.Providers() {
+		queues[QueuePollFor(p)] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
 	}
 	svc.queues = slices.Sorted(maps.Keys(queues))
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{

@@ -83,7 +83,7 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 	w.stopTracing = stopTracing
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg, jobs.MetricLabels(w.cfg.Jobs, w.cfg.Upstream))
+	m := metrics.New(reg, jobs.MetricLabels(w.cfg.Upstream))
 	svc, err := jobs.NewService(w.cfg.Jobs, jobs.Deps{
 		Pool:                 w.Pool,
 		Schema:               w.cfg.Schema,
