@@ -10,17 +10,17 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/jobs"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 // stack is pollhook in-process: a fresh schema, the simulator, a receiver
-// and a worker started with worker.Start.
+// and a worker started with daemon.Start.
 type stack struct {
 	env       *schemaEnv
 	providers *providers
 	sub       *subscriber
-	worker    *worker.Worker
+	worker    *daemon.Daemon
 }
 
 // stackOptions configure a stack.
@@ -69,7 +69,7 @@ func startStack(ctx context.Context, cfg Config, opts stackOptions) (_ *stack, e
 	// Logged at info level as in production, into the void: the cost of
 	// formatting the records is part of what is measured.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if s.worker, err = worker.Start(ctx, c, logger, worker.Options{FetchPollInterval: cfg.FetchPollInterval}); err != nil {
+	if s.worker, err = daemon.Start(ctx, c, logger, daemon.Options{FetchPollInterval: cfg.FetchPollInterval}); err != nil {
 		return s, fmt.Errorf("start worker: %w", err)
 	}
 	return s, nil

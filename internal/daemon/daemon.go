@@ -1,8 +1,10 @@
-// Package worker assembles a pollhook worker process: the database pool,
+// Package daemon assembles the running pollhook process: the database pool,
 // the provider clients, the webhook sender, the River service and the HTTP
-// server with health, readiness and metrics. cmd/worker runs it; the demo
-// and the tests run it in-process.
-package worker
+// server with health, readiness, metrics, River UI and pprof. cmd/worker runs
+// it; the demo, the bench and the tests run it in-process. (River's job
+// workers, such as jobs.PollWorker, are a different thing: they live in
+// internal/jobs.)
+package daemon
 
 import (
 	"context"
@@ -27,9 +29,9 @@ import (
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
-// Worker is a running pollhook worker.
-type Worker struct {
-	// Pool is the worker's database pool.
+// Daemon is a running pollhook worker process.
+type Daemon struct {
+	// Pool is the daemon's database pool.
 	Pool *pgxpool.Pool
 	// Service runs River and the session listener.
 	Service *jobs.Service
@@ -43,110 +45,110 @@ type Worker struct {
 	stopTracing func(context.Context) error
 }
 
-// Options tune a worker beyond its configuration (tests, demo, bench).
+// Options tune a daemon beyond its configuration (tests, demo, bench).
 type Options struct {
 	// FetchPollInterval overrides River's fetch poll interval.
 	FetchPollInterval time.Duration
 }
 
 // Start connects, starts River and the HTTP server, and returns the running
-// worker. The schema must be migrated (cmd/migrate up).
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Worker, error) {
+// daemon. The schema must be migrated (cmd/migrate up).
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Daemon, error) {
 	pool, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, Schema: cfg.Schema, MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{Pool: pool, cfg: cfg, logger: logger}
-	if err := w.start(ctx, opts); err != nil {
+	d := &Daemon{Pool: pool, cfg: cfg, logger: logger}
+	if err := d.start(ctx, opts); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return w, nil
+	return d, nil
 }
 
-func (w *Worker) start(ctx context.Context, opts Options) error {
+func (d *Daemon) start(ctx context.Context, opts Options) error {
 	var missing bool
-	if err := w.Pool.QueryRow(ctx, "SELECT to_regclass('sessions') IS NULL OR to_regclass('river_job') IS NULL").Scan(&missing); err != nil {
-		return fmt.Errorf("worker: check schema: %w", err)
+	if err := d.Pool.QueryRow(ctx, "SELECT to_regclass('sessions') IS NULL OR to_regclass('river_job') IS NULL").Scan(&missing); err != nil {
+		return fmt.Errorf("daemon: check schema: %w", err)
 	}
 	if missing {
-		return fmt.Errorf("worker: schema %q is not migrated: run `go run ./cmd/migrate up` first", w.cfg.Schema)
+		return fmt.Errorf("daemon: schema %q is not migrated: run `go run ./cmd/migrate up` first", d.cfg.Schema)
 	}
-	poller, err := upstream.New(w.cfg.Upstream, w.logger.With("component", "upstream"))
+	poller, err := upstream.New(d.cfg.Upstream, d.logger.With("component", "upstream"))
 	if err != nil {
-		return fmt.Errorf("worker: providers: %w", err)
+		return fmt.Errorf("daemon: providers: %w", err)
 	}
-	middleware, stopTracing, err := tracing(ctx, w.cfg.OTLPEndpoint)
+	middleware, stopTracing, err := tracing(ctx, d.cfg.OTLPEndpoint)
 	if err != nil {
 		return err
 	}
-	w.stopTracing = stopTracing
+	d.stopTracing = stopTracing
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	svc, err := jobs.NewService(w.cfg.Jobs, jobs.Deps{
-		Pool:                 w.Pool,
-		Schema:               w.cfg.Schema,
+	svc, err := jobs.NewService(d.cfg.Jobs, jobs.Deps{
+		Pool:                 d.Pool,
+		Schema:               d.cfg.Schema,
 		Poller:               poller,
-		Sender:               webhook.NewSender(w.cfg.Sender),
-		Logger:               w.logger,
+		Sender:               webhook.NewSender(d.cfg.Sender),
+		Logger:               d.logger,
 		Metrics:              m,
-		JobTimeout:           w.cfg.JobTimeout,
-		RescueStuckJobsAfter: w.cfg.RescueAfter,
+		JobTimeout:           d.cfg.JobTimeout,
+		RescueStuckJobsAfter: d.cfg.RescueAfter,
 		FetchPollInterval:    opts.FetchPollInterval,
 		Middleware:           middleware,
 	})
 	if err != nil {
 		return err
 	}
-	w.Service = svc
-	reg.MustRegister(jobs.NewJobCollector(w.Pool))
+	d.Service = svc
+	reg.MustRegister(jobs.NewJobCollector(d.Pool))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
 		_, _ = rw.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", w.ready)
+	mux.HandleFunc("GET /readyz", d.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	if w.cfg.Pprof {
+	if d.cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	if err := w.mountRiverUI(ctx, mux); err != nil {
+	if err := d.mountRiverUI(ctx, mux); err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", w.cfg.HTTPAddr)
+	ln, err := net.Listen("tcp", d.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("worker: listen on %s: %w", w.cfg.HTTPAddr, err)
+		return fmt.Errorf("daemon: listen on %s: %w", d.cfg.HTTPAddr, err)
 	}
-	w.ln, w.Addr = ln, ln.Addr().String()
-	w.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	d.ln, d.Addr = ln, ln.Addr().String()
+	d.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := w.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			w.logger.Error("http server stopped", "error", err)
+		if err := d.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.logger.Error("http server stopped", "error", err)
 		}
 	}()
 	if err := svc.Start(ctx); err != nil {
-		_ = w.server.Close()
+		_ = d.server.Close()
 		return err
 	}
-	w.logger.InfoContext(ctx, "worker started", "http", "http://"+w.Addr, "schema", w.cfg.Schema,
-		"poll_workers", w.cfg.Jobs.PollWorkers, "deliver_workers", w.cfg.Jobs.DeliverWorkers)
+	d.logger.InfoContext(ctx, "worker started", "http", "http://"+d.Addr, "schema", d.cfg.Schema,
+		"poll_workers", d.cfg.Jobs.PollWorkers, "deliver_workers", d.cfg.Jobs.DeliverWorkers)
 	return nil
 }
 
 // ready answers 200 when the database answers and River runs.
-func (w *Worker) ready(rw http.ResponseWriter, r *http.Request) {
+func (d *Daemon) ready(rw http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := w.Pool.Ping(ctx); err != nil {
+	if err := d.Pool.Ping(ctx); err != nil {
 		http.Error(rw, "database unreachable", http.StatusServiceUnavailable)
 		return
 	}
-	if !w.Service.Started() {
+	if !d.Service.Started() {
 		http.Error(rw, "river not started", http.StatusServiceUnavailable)
 		return
 	}
@@ -155,17 +157,17 @@ func (w *Worker) ready(rw http.ResponseWriter, r *http.Request) {
 
 // Stop shuts down: the HTTP server, then River, letting running jobs finish
 // until ctx ends (then they are cancelled and retried later), then the pool.
-func (w *Worker) Stop(ctx context.Context) error {
+func (d *Daemon) Stop(ctx context.Context) error {
 	var errs []error
-	if w.server != nil {
-		errs = append(errs, w.server.Shutdown(ctx))
+	if d.server != nil {
+		errs = append(errs, d.server.Shutdown(ctx))
 	}
-	if w.Service != nil {
-		errs = append(errs, w.Service.Stop(ctx))
+	if d.Service != nil {
+		errs = append(errs, d.Service.Stop(ctx))
 	}
-	if w.stopTracing != nil {
-		errs = append(errs, w.stopTracing(ctx))
+	if d.stopTracing != nil {
+		errs = append(errs, d.stopTracing(ctx))
 	}
-	w.Pool.Close()
+	d.Pool.Close()
 	return errors.Join(errs...)
 }
