@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
@@ -86,8 +87,8 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		Schema: deps.Schema,
 		Logger: deps.Logger.With("component", "river"),
 		Queues: map[string]river.QueueConfig{
-			QueuePoll:            {MaxWorkers: cfg.PollWorkers},
-			webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+			jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers},
+			jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
 			river.QueueDefault:   {MaxWorkers: 5},
 		},
 		Workers:    workers,
