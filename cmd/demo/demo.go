@@ -147,7 +147,7 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	if err != nil {
 		return err
 	}
-	w, err := daemon.Start(ctx, cfg, logger, daemon.Options{FetchPollInterval: 100 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

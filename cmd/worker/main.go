@@ -21,7 +21,7 @@ func main() {
 }
 
 func run() int {
-	cfg, err := config.Load(os.LookupEnv)
+	cfg, err := config.Load(config.Environ(os.Environ()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 2
@@ -30,7 +30,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	w, err := daemon.Start(ctx, cfg, logger, daemon.Options{})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("worker failed to start", "error", err)
 		return 1

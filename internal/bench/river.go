@@ -65,10 +65,10 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	river.AddWorker(workers, noopWorker{})
 	// The poll queue's own settings, as jobs.NewService sets them.
 	def := jobs.DefaultConfig()
-	fetch, cooldown := def.FetchPollInterval, def.FetchCooldown
 	if cfg.FetchPollInterval > 0 {
-		fetch, cooldown = cfg.FetchPollInterval, min(cooldown, cfg.FetchPollInterval)
+		def.FetchPollInterval = cfg.FetchPollInterval
 	}
+	fetch, cooldown := def.FetchPollInterval, def.RiverFetchCooldown()
 	rc := &river.Config{
 		Schema:            env.schema,
 		Logger:            discardLogger(),

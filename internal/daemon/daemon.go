@@ -45,28 +45,22 @@ type Daemon struct {
 	stopTracing func(context.Context) error
 }
 
-// Options tune a daemon beyond its configuration (tests, demo, bench).
-type Options struct {
-	// FetchPollInterval overrides River's fetch poll interval.
-	FetchPollInterval time.Duration
-}
-
 // Start connects, starts River and the HTTP server, and returns the running
 // daemon. The schema must be migrated (cmd/migrate up).
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Daemon, error) {
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Daemon, error) {
 	pool, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, Schema: cfg.Schema, MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return nil, err
 	}
 	d := &Daemon{Pool: pool, cfg: cfg, logger: logger}
-	if err := d.start(ctx, opts); err != nil {
+	if err := d.start(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *Daemon) start(ctx context.Context, opts Options) error {
+func (d *Daemon) start(ctx context.Context) error {
 	var missing bool
 	if err := d.Pool.QueryRow(ctx, "SELECT to_regclass('sessions') IS NULL OR to_regclass('river_job') IS NULL").Scan(&missing); err != nil {
 		return fmt.Errorf("daemon: check schema: %w", err)
@@ -95,7 +89,6 @@ func (d *Daemon) start(ctx context.Context, opts Options) error {
 		Metrics:              m,
 		JobTimeout:           d.cfg.JobTimeout,
 		RescueStuckJobsAfter: d.cfg.RescueAfter,
-		FetchPollInterval:    opts.FetchPollInterval,
 		Middleware:           middleware,
 	})
 	if err != nil {

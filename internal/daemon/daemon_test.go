@@ -68,11 +68,12 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		"POLLHOOK_RIVERUI_USER":                   "ops",
 		"POLLHOOK_RIVERUI_PASSWORD":               "s3cret",
 		"POLLHOOK_OTLP_ENDPOINT":                  otlp.URL + "/v1/traces",
+		"POLLHOOK_FETCH_POLL_INTERVAL":            "50ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := daemon.Start(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{FetchPollInterval: 50 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestRiverUIRefusedWithoutCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := daemon.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	w, err := daemon.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestStartRefusesAnUnmigratedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = daemon.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	_, err = daemon.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "cmd/migrate up") {
 		t.Fatalf("Start on an unmigrated schema: %v, want advice to migrate", err)
 	}

@@ -134,12 +134,6 @@ func (s settings) with(kv ...string) settings {
 	return out
 }
 
-// lookup reads s like os.LookupEnv.
-func (s settings) lookup(name string) (string, bool) {
-	v, ok := s[name]
-	return v, ok
-}
-
 // environ is a worker process's whole environment: s, plus PATH and HOME
 // from the test's. Nothing else is inherited, so a DATABASE_URL or POLLHOOK_
 // variable of the developer's shell cannot leak in.
@@ -287,7 +281,7 @@ func (p *workerProc) stop(timeout time.Duration) error {
 // detector) with settings s, logging to logPath; it is stopped when t ends.
 func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *daemon.Daemon {
 	t.Helper()
-	cfg, err := config.Load(s.lookup)
+	cfg, err := config.Load(config.Env(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +290,7 @@ func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath
 		t.Fatal(err)
 	}
 	logger := logging.New(logFile, cfg.LogLevel, logging.FormatJSON)
-	w, err := daemon.Start(ctx, cfg, logger, daemon.Options{FetchPollInterval: 100 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = logFile.Close()
 		t.Fatalf("start worker: %v\n%s", err, logTail(logPath, 20))
