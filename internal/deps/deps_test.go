@@ -30,9 +30,10 @@ var rules = []rule{
 	{
 		// Registration: SQL through the caller's pgx.Tx, the poll job
 		// inserted by an insert-only River client, the schema rule from
-		// internal/db and the job args from the leaf.
+		// internal/db, the job args from the leaf, and the session
+		// vocabulary and store (internal/session, pgx only; issue 14.4).
 		pkg:        "track",
-		own:        []string{"internal/db", "internal/jobargs"},
+		own:        []string{"internal/db", "internal/jobargs", "internal/session"},
 		thirdParty: []string{"github.com/jackc/pgx/v5", "github.com/riverqueue/river", "github.com/riverqueue/river/riverdriver/riverpgxv5"},
 	},
 	{
