@@ -17,8 +17,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/testdb"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 // prometheusOwn are series Prometheus makes itself for every target.
@@ -156,7 +156,7 @@ func exportedFamilies(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	w, err := worker.Start(ctx, cfg, slog.New(slog.DiscardHandler), worker.Options{})
+	w, err := daemon.Start(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

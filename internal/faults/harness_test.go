@@ -15,13 +15,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 // Credentials the simulator demands, so a test also shows that the worker
@@ -101,9 +101,9 @@ func (s settings) lookup(name string) (string, bool) {
 
 // startInProcessWorker runs a worker in the test process (so under the race
 // detector) with settings s, logging to logPath; it is stopped when t ends.
-func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *worker.Worker {
+func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *daemon.Daemon {
 	t.Helper()
-	cfg, err := config.Load(s.lookup)
+	cfg, err := config.Load(config.Env(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath
 		t.Fatal(err)
 	}
 	logger := logging.New(logFile, cfg.LogLevel, logging.FormatJSON)
-	w, err := worker.Start(ctx, cfg, logger, worker.Options{FetchPollInterval: 100 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = logFile.Close()
 		t.Fatalf("start worker: %v\n%s", err, harness.LogTail(logPath, 20))

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
 	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/upstream"
@@ -37,9 +38,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics may be nil.
 	Metrics *metrics.Metrics
-	// JobTimeout bounds one run of a maintenance job (retention; default 1
-	// minute). Polls and deliveries are bounded by UpstreamTimeout and
-	// WebhookTimeout plus a margin (see DeriveTimeouts).
+	// JobTimeout bounds one run of a maintenance job (retention;
+	// DefaultJobTimeout if zero). Polls and deliveries are bounded by
+	// UpstreamTimeout and WebhookTimeout plus a margin (see DeriveTimeouts).
 	JobTimeout time.Duration
 	// UpstreamTimeout is the provider request timeout (default
 	// upstream.DefaultRequestTimeout).
@@ -49,13 +50,11 @@ type Deps struct {
 	WebhookTimeout time.Duration
 	// RescueStuckJobsAfter is how long a poll or delivery may stay running
 	// before River's rescuer presumes its worker dead and runs it again
-	// (default: derived from the timeouts, see DeriveTimeouts). A worker
-	// known dead is reclaimed sooner (see Reclaimer).
+	// (zero: derived from the timeouts, see DeriveTimeouts). A worker known
+	// dead is reclaimed sooner (see Reclaimer).
 	RescueStuckJobsAfter time.Duration
 	// ClientID is the River client id (default NewClientID()).
 	ClientID string
-	// FetchPollInterval, if set, overrides Config.FetchPollInterval (tests).
-	FetchPollInterval time.Duration
 	// Middleware wraps every job run (OpenTelemetry tracing, when enabled).
 	Middleware []rivertype.Middleware
 }
@@ -79,12 +78,8 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("jobs: config: %w", err)
 	}
-	if deps.FetchPollInterval > 0 {
-		cfg.FetchPollInterval = deps.FetchPollInterval
-		cfg.FetchCooldown = min(cfg.FetchCooldown, deps.FetchPollInterval)
-	}
 	timeouts, err := DeriveTimeouts(cmp.Or(deps.UpstreamTimeout, upstream.DefaultRequestTimeout),
-		cmp.Or(deps.WebhookTimeout, webhook.DefaultTimeout), cmp.Or(deps.JobTimeout, time.Minute), deps.RescueStuckJobsAfter)
+		cmp.Or(deps.WebhookTimeout, webhook.DefaultTimeout), cmp.Or(deps.JobTimeout, DefaultJobTimeout), deps.RescueStuckJobsAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -97,12 +92,12 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 
 	queues := map[string]river.QueueConfig{
 		// Poll jobs inserted before they named their provider.
-		QueuePoll:            {MaxWorkers: cfg.PollWorkers},
-		webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+		jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers},
+		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
 		river.QueueDefault:   {MaxWorkers: 5},
 	}
 	for _, p := range sess.Providers() {
-		queues[QueuePollFor(p)] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
+		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
 	}
 	svc.queues = slices.Sorted(maps.Keys(queues))
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
@@ -119,7 +114,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		CompletedJobRetentionPeriod: cfg.Retention.RedactAfter,
 		RescueStuckJobsAfter:        timeouts.RescueAfter,
 		FetchPollInterval:           cfg.FetchPollInterval,
-		FetchCooldown:               cfg.FetchCooldown,
+		FetchCooldown:               cfg.RiverFetchCooldown(),
 		Middleware:                  deps.Middleware,
 		// The only periodic job: retention, once per Retention.Interval.
 		// The sweep is a goroutine (see sweeper), not a job.
