@@ -485,3 +485,40 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A handoff the database refuses for a reason no retry fixes ends the
+// session without the outcome, at ERROR with the session id, rather than
+// polling again until the deadline.
+func TestHandoffRefusedForGoodEndsTheSessionLoudly(t *testing.T) {
+	t.Parallel()
+	prov := newScripted(func(string, int) (int, http.Header, string) { return 200, nil, markOK })
+	h := newHarness(t, prov)
+	ctx := context.Background()
+	// A rule of the operator's that refuses any webhook carrying an outcome.
+	if _, err := h.tdb.Pool.Exec(ctx, `CREATE FUNCTION refuse_outcomes() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF jsonb_typeof(NEW.payload->'data'->'outcome') = 'object' THEN RAISE EXCEPTION 'no outcomes here'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_outcomes BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION refuse_outcomes()`); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	h.start(t, logger)
+	sid := h.insert(t, "marksign", "smartid_identification", "tok-refused-handoff")
+	got := h.eventFor(t, sid, 20*time.Second)
+	if got.event.Type != event.TypeSucceeded || !strings.Contains(got.event.Data.Error, "outcome not stored") {
+		t.Fatalf("event %s %q, want session.succeeded saying the outcome was not stored", got.event.Type, got.event.Data.Error)
+	}
+	if n := prov.pollsOf("tok-refused-handoff"); n != 1 {
+		t.Fatalf("polled %d times, want 1: no re-poll after the terminal answer", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"database refused the session's outcome`) ||
+		!strings.Contains(grepLines(logs.String(), `"level":"ERROR"`), sid) || !strings.Contains(logs.String(), `"sqlstate":"P0001"`) {
+		t.Fatalf("no ERROR naming the session and the SQLSTATE:\n%s", logs.String())
+	}
+}
