@@ -61,7 +61,6 @@ func (p *scriptedProvider) pollsOf(id string) int {
 	return p.polls[id]
 }
 
-
 const markOK = `{"status":"ok","country":"EE","code":"60001017705","name":"MARY","surname":"ÄNN"}`
 
 // Case 1: when the next interval would pass the deadline, the session gets
