@@ -129,7 +129,7 @@ func (t *Tracker) Register(ctx context.Context, tx pgx.Tx, s Session) (Registrat
 	}
 	reg.Created = true
 
-	res, err := t.inserter.InsertTx(ctx, tx, jobargs.Poll{SessionID: reg.SessionID, Provider: string(s.Provider)}, nil)
+	res, err := t.inserter.InsertTx(ctx, tx, jobargs.Poll{SessionID: reg.SessionID, Provider: s.Provider}, nil)
 	if err != nil {
 		return Registration{}, fmt.Errorf("track: insert poll job for session %s: %w", reg.SessionID, err)
 	}

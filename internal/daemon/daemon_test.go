@@ -127,7 +127,7 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		`pollhook_credentials_failures_total{account="unconfigured",provider="fortid"} 0`,
 		`pollhook_deliveries_finished_total{state="failed"} 0`,
 		// Read from the database at scrape time.
-		`pollhook_river_jobs{queue="poll",state="running"} 0`,
+		`pollhook_river_jobs{queue="poll_marksign",state="running"} 0`,
 		`pollhook_river_jobs{queue="deliver",state="available"} 0`,
 		`pollhook_deliveries_pending 0`,
 		`pollhook_delivery_oldest_pending_age_seconds 0`,

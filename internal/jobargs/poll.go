@@ -8,11 +8,11 @@ import (
 // session id and its provider: credentials and personal data never go into
 // job args.
 type Poll struct {
-	// SessionID is the polled session's id: the job's unique key.
+	// SessionID is the polled session's id; it alone makes the job unique.
 	SessionID string `json:"session_id" river:"unique"`
-	// Provider is the session's provider ("fortid", "marksign"); it picks
-	// the job's queue (QueuePollFor). Empty in jobs inserted before poll
-	// jobs named their provider.
+	// Provider is the session's provider ("fortid", "marksign"); it picks the
+	// job's queue (QueuePollFor). Empty in jobs inserted before poll jobs
+	// named their provider: those run in QueuePoll.
 	Provider string `json:"provider,omitempty"`
 }
 

@@ -30,6 +30,13 @@ const (
 	DefaultPollWorkers = 200
 	// DefaultDeliverWorkers is Config.DeliverWorkers.
 	DefaultDeliverWorkers = 50
+	// DefaultProviderRetryAfterMax is Config.ProviderRetryAfterMax.
+	DefaultProviderRetryAfterMax = 30 * time.Second
+	// DefaultFinalPollLead is Config.FinalPollLead (package config bounds
+	// it by the provider request timeout).
+	DefaultFinalPollLead = 2 * time.Second
+	// DefaultLogAggregateEvery is Config.LogAggregateEvery.
+	DefaultLogAggregateEvery = time.Minute
 	// DefaultRetryAfterMax is WebhookConfig.RetryAfterMax.
 	DefaultRetryAfterMax = time.Hour
 	// DefaultRedactAfter is RetentionConfig.RedactAfter.
@@ -82,7 +89,7 @@ type Config struct {
 	// RiverFetchCooldown, which never exceeds FetchPollInterval.
 	FetchCooldown time.Duration
 	// PollWorkers is the number of concurrent poll jobs per process and
-	// provider: each provider has its own queue (QueuePollFor) with this many
+	// provider: each provider has its own queue (jobargs.QueuePollFor) with this many
 	// slots unless ProviderWorkers says otherwise, so a slow or dead provider
 	// cannot hold the slots of the others.
 	PollWorkers int
@@ -117,14 +124,6 @@ type WebhookConfig struct {
 	// RetryAfterMax bounds a subscriber's Retry-After.
 	RetryAfterMax time.Duration
 }
-
-// Defaults of the polling settings added for the "no lost outcome" rules.
-const (
-	// DefaultProviderRetryAfterMax is the default ProviderRetryAfterMax.
-	DefaultProviderRetryAfterMax = 30 * time.Second
-	// DefaultFinalPollLead is the default FinalPollLead.
-	DefaultFinalPollLead = 2 * time.Second
-)
 
 // PollWorkersFor is the number of poll slots of provider p's queue.
 func (c Config) PollWorkersFor(p upstream.Provider) int {
@@ -168,7 +167,7 @@ func DefaultConfig() Config {
 		PollWorkers:           DefaultPollWorkers,
 		ProviderRetryAfterMax: DefaultProviderRetryAfterMax,
 		FinalPollLead:         DefaultFinalPollLead,
-		LogAggregateEvery:     time.Minute,
+		LogAggregateEvery:     DefaultLogAggregateEvery,
 		DeliverWorkers:        DefaultDeliverWorkers,
 		Webhook: WebhookConfig{
 			Schedule:      webhook.DefaultSchedule(),
@@ -204,9 +203,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
 	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0:
 		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive", c.FetchPollInterval, c.FetchCooldown)
-	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead < 0 || c.LogAggregateEvery < 0:
-		return fmt.Errorf("provider retry-after max %s, final poll lead %s and log aggregation %s must not be negative",
-			c.ProviderRetryAfterMax, c.FinalPollLead, c.LogAggregateEvery)
+	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead <= 0 || c.LogAggregateEvery < 0:
+		return fmt.Errorf("provider retry-after max %s and log aggregation %s must not be negative, final poll lead %s must be positive",
+			c.ProviderRetryAfterMax, c.LogAggregateEvery, c.FinalPollLead)
 	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:
