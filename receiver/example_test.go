@@ -51,5 +51,5 @@ func ExampleVerifier_Middleware() {
 	// handling msg_1: {"type":"session.succeeded","data":{}}
 	// 200 ok
 	// 200 duplicate webhook-id: already processed
-	// 401 receiver: no signature matches any secret
+	// 401 receiver: no signature matches any key
 }
