@@ -143,8 +143,8 @@ func TestDeliveryGoneDisablesAndEnableResumes(t *testing.T) {
 	}
 
 	client := insertClient(t, h)
-	if n, err := webhook.SetEnabled(ctx, h.tdb.Pool, client, "app", true, ""); err != nil || n != 2 {
-		t.Fatalf("SetEnabled = %d, %v; want 2 paused deliveries queued again", n, err)
+	if n, err := webhook.Enable(ctx, h.tdb.Pool, client, webhook.AtRest{}, "app"); err != nil || n != 2 {
+		t.Fatalf("Enable = %d, %v; want 2 paused deliveries queued again", n, err)
 	}
 	h.eventFor(t, id, 20*time.Second)
 	h.eventFor(t, id2, 20*time.Second)

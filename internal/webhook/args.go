@@ -17,15 +17,22 @@ type DeliverArgs struct {
 // Kind returns the job kind, "pollhook.deliver".
 func (DeliverArgs) Kind() string { return "pollhook.deliver" }
 
-// InsertOpts puts the job on QueueDeliver, allows one attempt more than the
-// default schedule has delays, and keeps one live job per delivery: a job
+// MaxAttemptsBackstop is the River MaxAttempts of a delivery job. It is only
+// a backstop: the delivery worker owns the retry budget and settles a
+// delivery as failed after Schedule.Attempts attempts of the schedule
+// configured when it runs, whoever inserted the job (a first delivery, a
+// redelivery, a replay or an enable).
+const MaxAttemptsBackstop = 1000
+
+// InsertOpts puts the job on QueueDeliver with MaxAttemptsBackstop, and
+// keeps one live job per delivery: a job
 // for the same delivery that is still available, pending, running,
 // retryable or scheduled makes the insert a no-op, while a completed,
 // discarded or cancelled one does not, so a redelivery inserts a fresh job.
 func (DeliverArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       QueueDeliver,
-		MaxAttempts: len(DefaultSchedule()) + 1,
+		MaxAttempts: MaxAttemptsBackstop,
 		UniqueOpts: river.UniqueOpts{
 			ByArgs: true,
 			ByState: []rivertype.JobState{

@@ -41,7 +41,7 @@ func Redeliver(ctx context.Context, tx pgx.Tx, inserter Inserter, deliveryID int
 
 // ReplayFailed sends again every failed delivery of a subscriber created at
 // or after since (Svix's "recover"), as Redeliver does, and returns how many
-// it queued. Paused deliveries are left for SetEnabled.
+// it queued. Paused deliveries are left for Enable.
 func ReplayFailed(ctx context.Context, tx pgx.Tx, inserter Inserter, subscriber string, since time.Time) (int, error) {
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subscribers WHERE name = $1)`, subscriber).Scan(&exists); err != nil {

@@ -161,7 +161,7 @@ func TestDeliverArgs(t *testing.T) {
 		t.Errorf("Kind = %q", a.Kind())
 	}
 	opts := a.InsertOpts()
-	if opts.Queue != QueueDeliver || opts.MaxAttempts != len(DefaultSchedule())+1 || !opts.UniqueOpts.ByArgs {
+	if opts.Queue != QueueDeliver || opts.MaxAttempts != MaxAttemptsBackstop || !opts.UniqueOpts.ByArgs {
 		t.Errorf("InsertOpts = %+v", opts)
 	}
 	for _, s := range opts.UniqueOpts.ByState {

@@ -43,6 +43,14 @@ func (s Schedule) Delay(retry int, rnd func() float64) time.Duration {
 	return time.Duration(float64(d) * (1 - jitter + 2*jitter*rnd()))
 }
 
+// Attempts is the retry budget of a delivery: the first attempt and one
+// per delay.
+func (s Schedule) Attempts() int { return len(s) + 1 }
+
+// Exhausted reports whether attempt (1 for the first) was a delivery's last
+// under the schedule.
+func (s Schedule) Exhausted(attempt int) bool { return attempt >= s.Attempts() }
+
 // Total returns the sum of the schedule's delays: roughly how long after
 // the first attempt the last one happens.
 func (s Schedule) Total() time.Duration {

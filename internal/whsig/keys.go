@@ -109,3 +109,6 @@ func PublicKeyOf(private string) (string, error) {
 	}
 	return PublicKeyPrefix + base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey)), nil
 }
+
+// IsPrivateKey reports whether s is written as a "whsk_" private key.
+func IsPrivateKey(s string) bool { return strings.HasPrefix(s, PrivateKeyPrefix) }

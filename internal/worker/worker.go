@@ -72,6 +72,9 @@ func (w *Worker) start(ctx context.Context, opts Options) error {
 	if missing {
 		return fmt.Errorf("worker: schema %q is not migrated: run `go run ./cmd/migrate up` first", w.cfg.Schema)
 	}
+	if err := jobs.PrepareWebhooks(ctx, w.Pool, w.cfg.Jobs.Webhook, w.logger); err != nil {
+		return err
+	}
 	poller, err := upstream.New(w.cfg.Upstream, w.logger.With("component", "upstream"))
 	if err != nil {
 		return fmt.Errorf("worker: providers: %w", err)
