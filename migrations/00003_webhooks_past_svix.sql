@@ -13,7 +13,7 @@ ALTER TABLE subscribers
     -- Event types the subscriber wants, e.g. {session.succeeded,session.*};
     -- empty means every event. No delivery row is made for the others.
     ADD COLUMN event_types text[] NOT NULL DEFAULT '{}' CHECK (
-        array_position(event_types, NULL) IS NULL AND
+        array_position(event_types, NULL) IS NULL AND array_position(event_types, '') IS NULL AND
         array_to_string(event_types, ',') ~ '^([a-z]+(\.[a-z_]+)*(\.\*)?(,[a-z]+(\.[a-z_]+)*(\.\*)?)*)?$'),
     -- Custom request headers: the names in clear (for listings), the
     -- name/value object sealed under the main key (values are credentials).
