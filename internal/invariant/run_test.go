@@ -48,6 +48,7 @@ type params struct {
 	recovery time.Duration // I1's bound past a kill
 	lag      time.Duration // I4: a request may arrive this long after the deadline (check-then-send)
 	lastPoll time.Duration // I2: slack on the final poll's lead (see finalPollWindow)
+	served   time.Duration // I2: a terminal answer written this long before the deadline must be the outcome
 	classes  map[class]bool
 	dirts    map[dirt]bool
 }
