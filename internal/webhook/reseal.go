@@ -55,8 +55,8 @@ func Reseal(ctx context.Context, db DBTX, at AtRest) (ResealResult, error) {
 	for _, c := range []column{
 		{table: "deliveries", id: "id", col: "payload", purpose: purposePayload, json: true},
 		{table: "delivery_attempts", id: "id", col: "response_body", purpose: purposeAttemptBody},
-		{table: "sessions", id: "id", col: "outcome", purpose: purposeOutcome, json: true},
-		{table: "sessions", id: "id", col: "answer", purpose: purposeAnswer, json: true},
+		{table: "sessions", id: "id", col: "outcome", purpose: purposeOutcome, json: true, internal: true},
+		{table: "sessions", id: "id", col: "answer", purpose: purposeAnswer, json: true, internal: true},
 	} {
 		n, err := resealColumn(ctx, db, at.Keys, c, cur, at.Personal)
 		res.Personal += n
@@ -145,6 +145,9 @@ func resealSecrets(ctx context.Context, db DBTX, keys *seal.Keyring, subscriber 
 type column struct {
 	table, id, col, purpose string
 	json                    bool
+	// internal marks a column the sessions guard (migration 00002) lets
+	// only pollhook's own transactions change.
+	internal bool
 }
 
 // resealColumn seals again the values of c sealed under another key than
@@ -192,8 +195,13 @@ func resealColumn(ctx context.Context, db DBTX, keys *seal.Keyring, c column, cu
 			if c.json {
 				cast = "::jsonb"
 			}
-			if _, err := db.Exec(ctx, `UPDATE `+c.table+` SET `+c.col+` = $3`+cast+`
-				WHERE `+c.id+`::text = $1 AND `+c.col+`::text = $2`, r.ID, r.Value, next); err != nil {
+			from, and := "", ""
+			if c.internal {
+				from = ` FROM (SELECT set_config('pollhook.internal', 'on', true) = 'on' AS ok) AS internal`
+				and = ` AND internal.ok`
+			}
+			if _, err := db.Exec(ctx, `UPDATE `+c.table+` SET `+c.col+` = $3`+cast+from+`
+				WHERE `+c.id+`::text = $1 AND `+c.col+`::text = $2`+and, r.ID, r.Value, next); err != nil {
 				return total, fmt.Errorf("webhook: reseal %s.%s %s: %w", c.table, c.col, r.ID, err)
 			}
 			after = r.ID
