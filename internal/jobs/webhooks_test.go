@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -527,5 +528,38 @@ func TestThrottleAcrossTwoWorkers(t *testing.T) {
 	var failed int
 	if err := h.tdb.Pool.QueryRow(context.Background(), `SELECT count(*)::int FROM deliveries WHERE state <> 'succeeded'`).Scan(&failed); err != nil || failed != 0 {
 		t.Errorf("%d deliveries not succeeded, %v", failed, err)
+	}
+}
+
+// TestRetentionRedactsSealedPayloads: a payload sealed as personal data (a
+// JSON string) is redacted whole; a payload in clear keeps its shape.
+func TestRetentionRedactsSealedPayloads(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.New(t)
+	ctx := context.Background()
+	keys := mainKeys(t)
+	if _, err := tdb.Pool.Exec(ctx, `INSERT INTO subscribers (name, url) VALUES ('app', 'https://app.example/')`); err != nil {
+		t.Fatal(err)
+	}
+	sealed := keys.SealJSON("deliveries.payload", []byte(`{"type":"session.succeeded","data":{"outcome":{"personal_code":"1"}}}`))
+	for i, p := range [][]byte{sealed, []byte(`{"type":"session.succeeded","data":{"outcome":{"personal_code":"1"}}}`)} {
+		if _, err := tdb.Pool.Exec(ctx, `INSERT INTO deliveries (webhook_id, subscriber, event_type, payload, state, created_at)
+			VALUES ($1, 'app', 'session.succeeded', $2, 'succeeded', now() - interval '40 days')`, "msg_r"+strconv.Itoa(i), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := jobs.Retain(ctx, tdb.Pool, jobs.DefaultConfig().Retention, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tdb.Pool.Query(ctx, `SELECT payload::text FROM deliveries ORDER BY webhook_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != `{"redacted": true}` || got[1] != `{"data": {"outcome": {"redacted": true}}, "type": "session.succeeded"}` {
+		t.Errorf("after retention: %q", got)
 	}
 }
