@@ -104,7 +104,9 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 	if gap := time.Since(time.Unix(0, first.Load())); gap < 900*time.Millisecond {
 		t.Fatalf("second attempt %s after a 429 with Retry-After: 1, want about 1 s", gap)
 	}
-	_, _, rows := h.attempts(t, id)
+	// The receiver answered before the worker recorded the attempt.
+	var rows []attemptRow
+	waitUntil(t, 5*time.Second, func() bool { _, _, rows = h.attempts(t, id); return len(rows) == 2 })
 	if len(rows) != 2 || rows[0].Status == nil || *rows[0].Status != 429 {
 		t.Fatalf("attempts %+v, want a 429 then a success", rows)
 	}
