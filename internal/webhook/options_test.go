@@ -316,3 +316,37 @@ func TestResealRotatesMainKey(t *testing.T) {
 		t.Errorf("second Reseal = %+v, %v; want nothing", res, err)
 	}
 }
+
+// TestSQLInsertedV1aKey: a whsk_ key an app inserts by SQL, in clear and
+// without its public key, is sealed, gets its public key, and is what
+// RevealSecret shows; no second key is generated.
+func TestSQLInsertedV1aKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	keys, err := seal.Parse(testdb.MainKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, pub := whsig.NewKeyPair()
+	if _, err := f.db.Pool.Exec(ctx, `INSERT INTO subscribers (name, url, scheme) VALUES ('sqlv1a', 'https://a.example/', 'v1a')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Pool.Exec(ctx, `INSERT INTO subscriber_secrets (subscriber, secret) VALUES ('sqlv1a', $1)`, priv); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := RevealSecret(ctx, f.db.Pool, keys, "sqlv1a"); err != nil || got != pub {
+		t.Errorf("RevealSecret before sealing = %.10q, %v; want the public key of the inserted key", got, err)
+	}
+	if err := SealKeysOf(ctx, f.db.Pool, keys, "sqlv1a"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var stored, public string
+	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) OVER (), secret, coalesce(public_key, '') FROM subscriber_secrets WHERE subscriber = 'sqlv1a'`).Scan(&n, &stored, &public); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !seal.IsSealed(stored) || public != pub {
+		t.Errorf("%d keys, sealed %t, public key %t", n, seal.IsSealed(stored), public == pub)
+	}
+}

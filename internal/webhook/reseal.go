@@ -93,13 +93,14 @@ func generateMissingKeys(ctx context.Context, db DBTX, keys *seal.Keyring) (int,
 // by SQL) or under an older main key, and gives it a key if it has none.
 // The delivery worker calls it when it finds such keys.
 func SealKeysOf(ctx context.Context, db DBTX, keys *seal.Keyring, subscriber string) error {
-	if _, err := RevealSecret(ctx, db, keys, subscriber); err != nil {
-		return err
+	if keys != nil {
+		// First, so a v1a key inserted in clear gets its public key and
+		// counts as the subscriber's key below.
+		if _, err := resealSecrets(ctx, db, keys, subscriber); err != nil {
+			return err
+		}
 	}
-	if keys == nil {
-		return nil
-	}
-	_, err := resealSecrets(ctx, db, keys, subscriber)
+	_, err := RevealSecret(ctx, db, keys, subscriber)
 	return err
 }
 
