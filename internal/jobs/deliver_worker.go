@@ -76,6 +76,10 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 		}
 	}
 	if err := d.Open(w.cfg.AtRest.Keys); err != nil {
+		// A configuration fault, not the receiver's: retried, so it heals
+		// once the key that sealed the values is configured again.
+		w.logger.ErrorContext(ctx, "delivery cannot open its sealed keys or payload: is POLLHOOK_MAIN_KEY missing the key that sealed them?",
+			"delivery_id", id, "subscriber", d.Subscriber, "main_keys", w.cfg.AtRest.Keys.IDs(), "error", err)
 		return fmt.Errorf("delivery %d: %w", id, err)
 	}
 	attrs := []any{"delivery_id", id, "webhook_id", d.WebhookID, "subscriber", d.Subscriber, "event_type", d.EventType}
