@@ -163,7 +163,10 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 		}
 		return err
 	}
-	if a.RetryAfter > 0 && snoozes(job) < maxRetryAfterSnoozes {
+	if n := retryAfterSnoozes(job); a.RetryAfter > 0 && n < maxRetryAfterSnoozes {
+		if err := river.MetadataSet(ctx, retryAfterKey, n+1); err != nil {
+			return err
+		}
 		return river.JobSnooze(webhook.ClampRetryAfter(a.RetryAfter, 0, w.cfg.RetryAfterMax))
 	}
 	if w.cfg.Schedule.Exhausted(job.Attempt) {
@@ -213,13 +216,18 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[webhook.Deliv
 	return nil
 }
 
-// snoozes is how often River has snoozed the job.
-func snoozes(job *river.Job[webhook.DeliverArgs]) int {
-	var meta struct {
-		Snoozes int `json:"snoozes"`
-	}
+// retryAfterKey is the job metadata key counting the snoozes a receiver's
+// Retry-After asked for. River's own snooze count also counts throttle
+// waits, which must not use up this allowance.
+const retryAfterKey = "pollhook_retry_after_snoozes"
+
+// retryAfterSnoozes is how often a Retry-After has postponed the job.
+func retryAfterSnoozes(job *river.Job[webhook.DeliverArgs]) int {
+	var meta map[string]json.RawMessage
 	_ = json.Unmarshal(job.Metadata, &meta)
-	return meta.Snoozes
+	var n int
+	_ = json.Unmarshal(meta[retryAfterKey], &n)
+	return n
 }
 
 // ErrNoMainKey is returned by PrepareWebhooks when no main key is configured

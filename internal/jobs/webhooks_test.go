@@ -570,3 +570,40 @@ func TestRetentionRedactsSealedPayloads(t *testing.T) {
 		t.Errorf("after retention: %q", got)
 	}
 }
+
+// TestRetryAfterHonouredAfterThrottleWaits: a delivery that waited many
+// times for a throttle slot still honours its receiver's Retry-After (the
+// throttle's snoozes do not use up the Retry-After allowance).
+func TestRetryAfterHonouredAfterThrottleWaits(t *testing.T) {
+	t.Parallel()
+	h, _ := newSimHarness(t, simulator.Options{})
+	fastSchedule(h, 50*time.Millisecond)
+	var first atomic.Int64
+	h.receiver.script = func(n int) (int, http.Header, time.Duration) {
+		if n == 1 {
+			first.Store(time.Now().UnixNano())
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, 0
+		}
+		return 0, nil, 0
+	}
+	ctx := context.Background()
+	// The only slot is held for 3 s by a lease of another delivery:
+	// the delivery snoozes many times before its first attempt.
+	h.exec(t, `UPDATE subscribers SET max_in_flight = 1 WHERE name = 'app'`)
+	h.exec(t, `INSERT INTO deliveries (webhook_id, subscriber, event_type, payload, state) VALUES ('msg_holder', 'app', 'session.failed', '{}', 'succeeded')`)
+	h.exec(t, `INSERT INTO delivery_leases (delivery_id, subscriber, expires_at)
+		SELECT id, 'app', now() + interval '3 seconds' FROM deliveries WHERE webhook_id = 'msg_holder'`)
+	h.start(t, nil)
+	id := h.insert(t, "marksign", "smartid_identification", simulator.MarksignToken(simulator.OutcomeSucceeded, 0))
+	h.eventFor(t, id, 20*time.Second)
+	if gap := time.Since(time.Unix(0, first.Load())); gap < 900*time.Millisecond {
+		t.Fatalf("second attempt %s after a 429 with Retry-After: 1, want about 1 s", gap)
+	}
+	var snoozes int
+	if err := h.tdb.Pool.QueryRow(ctx, `SELECT coalesce((metadata->>'snoozes')::int, 0) FROM river_job WHERE kind = 'pollhook.deliver'`).Scan(&snoozes); err != nil {
+		t.Fatal(err)
+	}
+	if snoozes < 6 {
+		t.Errorf("the delivery snoozed %d times; the test needs more than 5 throttle waits to mean anything", snoozes)
+	}
+}
