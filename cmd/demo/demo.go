@@ -18,13 +18,13 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/migrate"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/webhook"
-	"github.com/pollhook/pollhook/internal/worker"
 	"github.com/pollhook/pollhook/receiver"
 )
 
@@ -154,7 +154,7 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	if err != nil {
 		return err
 	}
-	w, err := worker.Start(ctx, cfg, logger, worker.Options{FetchPollInterval: 100 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -30,7 +31,7 @@ const maxRetryAfterSnoozes = 5
 // enables follow POLLHOOK_WEBHOOK_SCHEDULE like first deliveries. The
 // message keeps its webhook-id on every attempt.
 type DeliverWorker struct {
-	river.WorkerDefaults[webhook.DeliverArgs]
+	river.WorkerDefaults[jobargs.Deliver]
 
 	pool    *pgxpool.Pool
 	sender  *webhook.Sender
@@ -45,7 +46,7 @@ func NewDeliverWorker(pool *pgxpool.Pool, sender *webhook.Sender, cfg WebhookCon
 }
 
 // NextRetry follows the webhook schedule, with jitter.
-func (w *DeliverWorker) NextRetry(job *river.Job[webhook.DeliverArgs]) time.Time {
+func (w *DeliverWorker) NextRetry(job *river.Job[jobargs.Deliver]) time.Time {
 	return time.Now().Add(w.cfg.Schedule.Delay(job.Attempt-1, rand.Float64))
 }
 
@@ -54,7 +55,7 @@ func (w *DeliverWorker) NextRetry(job *river.Job[webhook.DeliverArgs]) time.Time
 // long), retried on the schedule, or failed once the schedule's attempts
 // are spent. The budget is the schedule configured now, whoever inserted
 // the job.
-func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.DeliverArgs]) error {
+func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver]) error {
 	id := job.Args.DeliveryID
 	d, err := webhook.LoadDelivery(ctx, w.pool, id)
 	if errors.Is(err, webhook.ErrNotFound) {
@@ -202,7 +203,7 @@ func inserter(ctx context.Context) webhook.Inserter {
 // runs meanwhile waits on the delivery's row lock and then finds the job
 // completed, so its fresh job is never swallowed as a duplicate of a job
 // that was about to finish.
-func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[webhook.DeliverArgs], fn func(pgx.Tx) error) error {
+func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[jobargs.Deliver], fn func(pgx.Tx) error) error {
 	err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
@@ -222,7 +223,7 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[webhook.Deliv
 const retryAfterKey = "pollhook_retry_after_snoozes"
 
 // retryAfterSnoozes is how often a Retry-After has postponed the job.
-func retryAfterSnoozes(job *river.Job[webhook.DeliverArgs]) int {
+func retryAfterSnoozes(job *river.Job[jobargs.Deliver]) int {
 	var meta map[string]json.RawMessage
 	_ = json.Unmarshal(job.Metadata, &meta)
 	var n int

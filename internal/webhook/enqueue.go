@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 // Event is one message to queue for one subscriber.
@@ -56,7 +58,7 @@ func Enqueue(ctx context.Context, tx pgx.Tx, inserter Inserter, at AtRest, e Eve
 	if err != nil {
 		return 0, fmt.Errorf("webhook: insert delivery: %w", err)
 	}
-	if _, err := inserter.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id}, nil); err != nil {
+	if _, err := inserter.InsertTx(ctx, tx, jobargs.Deliver{DeliveryID: id}, &river.InsertOpts{MaxAttempts: MaxAttemptsBackstop}); err != nil {
 		return 0, fmt.Errorf("webhook: insert delivery job: %w", err)
 	}
 	return id, nil
