@@ -151,6 +151,7 @@ func exportedFamilies(t *testing.T) map[string]string {
 		"POLLHOOK_POLL_WORKERS":          "2",
 		"POLLHOOK_DELIVER_WORKERS":       "2",
 		"POLLHOOK_DB_MAX_CONNS":          "8",
+		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 	}))
 	if err != nil {
 		t.Fatal(err)

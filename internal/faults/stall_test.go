@@ -64,6 +64,7 @@ func measureKill9Stall(t *testing.T, survivor bool) {
 		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
+		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 		"POLLHOOK_LOG_FORMAT":            "json",
 		"POLLHOOK_LOG_LEVEL":             "info",
 	}
