@@ -79,7 +79,7 @@ func TestTerminalAtFromName(t *testing.T) {
 	at := time.UnixMilli(1_800_000_000_123)
 	ms := strconv.FormatInt(at.UnixMilli(), 10)
 	for id, want := range map[string]Scenario{
-		"sim-refused-at-" + ms:         {Outcome: OutcomeRefused, TerminalAt: at},
+		"sim-refused-at-" + ms:          {Outcome: OutcomeRefused, TerminalAt: at},
 		"sim-succeeded-at-" + ms + "-x": {Outcome: OutcomeSucceeded, TerminalAt: at},
 		"sim-expired-at-" + ms + "-y":   {Outcome: OutcomeExpired, GracePolls: conventionGracePolls, TerminalAt: at},
 	} {
