@@ -2,7 +2,18 @@
 
 package bench
 
-import "os/exec"
+import (
+	"errors"
+	"os/exec"
+)
 
 // configureChild has nothing to set outside Linux.
 func configureChild(*exec.Cmd) {}
+
+var errNoProc = errors.New("CPU times come from /proc: Linux only")
+
+// procCPU needs /proc.
+func procCPU(int) (float64, error) { return 0, errNoProc }
+
+// postgresCPU needs /proc.
+func postgresCPU() (float64, error) { return 0, errNoProc }
