@@ -68,6 +68,8 @@ func run(ctx context.Context) int {
 	fs.IntVar(&cfg.Detection.PerFlow, "detection-sessions", cfg.Detection.PerFlow, "sessions per flow of the detection-delay run (0 skips)")
 	fs.DurationVar(&cfg.Detection.After, "detection-after", cfg.Detection.After, "earliest terminal instant after registration")
 	fs.DurationVar(&cfg.Detection.Spread, "detection-spread", cfg.Detection.Spread, "terminal instants spread uniformly over this much")
+	fs.IntVar(&cfg.Scheduler.Completed, "scheduler-completed", cfg.Scheduler.Completed, "completed jobs retained in the River scheduler measurement (0 skips)")
+	fs.IntVar(&cfg.Scheduler.Due, "scheduler-due", cfg.Scheduler.Due, "due scheduled jobs in the River scheduler measurement")
 	workers := fs.Int("scale-poll-workers", 0, "POLLHOOK_POLL_WORKERS of the ladder's worker (0: default)")
 	fetch := fs.Duration("scale-fetch-poll-interval", 0, "POLLHOOK_FETCH_POLL_INTERVAL of the ladder's worker (0: default)")
 	if err := fs.Parse(os.Args[1:]); err != nil {

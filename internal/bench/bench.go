@@ -45,6 +45,9 @@ type Config struct {
 	Cost CostConfig
 	// Detection configures the detection-delay run; zero PerFlow skips it.
 	Detection DetectionConfig
+	// Scheduler configures the River scheduler measurement; zero
+	// Completed skips it.
+	Scheduler SchedulerConfig
 
 	// RiverJobs is N of the raw River measurement; zero skips it.
 	RiverJobs int
@@ -95,6 +98,7 @@ func DefaultConfig() Config {
 		},
 		Cost:      CostConfig{Sessions: 2_000, Warmup: 5 * time.Second, Window: 15 * time.Second},
 		Detection: DetectionConfig{PerFlow: 60, After: 2 * time.Second, Spread: 20 * time.Second},
+		Scheduler: SchedulerConfig{Completed: 300_000, Due: 10_000},
 		Scale:     DefaultScaleConfig(),
 		Timeout:   3 * time.Minute,
 	}
@@ -113,6 +117,7 @@ func QuickConfig() Config {
 	c.Anchors.Fetch = c.Anchors.Fetch[:1]
 	c.Cost = CostConfig{Sessions: 1_000, Warmup: 2 * time.Second, Window: 4 * time.Second}
 	c.Detection = DetectionConfig{PerFlow: 8, After: time.Second, Spread: 6 * time.Second}
+	c.Scheduler = SchedulerConfig{Completed: 30_000, Due: 5_000}
 	c.Scale.Steps = []int{2_000}
 	c.Scale.Warmup = 3 * time.Second
 	c.Scale.Window = 5 * time.Second
@@ -140,6 +145,8 @@ type Results struct {
 	// Detection is the delay from a session's terminal instant to its
 	// webhook, per flow, at the default cadence.
 	Detection *DetectionResult `json:"detection,omitempty"`
+	// Scheduler is River's JobSchedule time per uniqueness setting.
+	Scheduler *SchedulerResult `json:"scheduler,omitempty"`
 	// Latency is the end-to-end latency.
 	Latency *LatencyResult `json:"latency,omitempty"`
 	// Scale is the sessions-in-flight ladder.
@@ -206,6 +213,15 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 		for _, f := range res.Detection.Flows {
 			p.printf("detection: %s p50 %s p99 %s, %.1f polls/session", f.Flow, f.P50, f.P99, f.PollsPerSession)
+		}
+	}
+	if cfg.Scheduler.Completed > 0 {
+		p.printf("scheduler: JobSchedule of %d due jobs beside %d completed ones", cfg.Scheduler.Due, cfg.Scheduler.Completed)
+		if res.Scheduler, err = MeasureScheduler(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: scheduler: %w", err)
+		}
+		for _, v := range res.Scheduler.Variants {
+			p.printf("scheduler: %s: %d moved in %s (max %s)", v.Name, v.Scheduled, v.Median, v.Max)
 		}
 	}
 	if cfg.RiverJobs > 0 && res.River == nil {

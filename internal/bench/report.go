@@ -154,6 +154,12 @@ func WriteTable(w io.Writer, r *Results) error {
 		}
 		fmt.Fprintln(tw, "(process: the worker process for pollhook, the bench process (floor + simulator) for the floor; PG backends: those serving the poller's proxied connections; all postgres and WAL: cluster-wide)")
 	}
+	if sc := r.Scheduler; sc != nil {
+		fmt.Fprintf(tw, "\nRiver JobSchedule (%d due, %d completed retained)\tmoved\tmedian\tmax\n", sc.Due, sc.Completed)
+		for _, v := range sc.Variants {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", v.Name, v.Scheduled, v.Median, v.Max)
+		}
+	}
 	if d := r.Detection; d != nil {
 		fmt.Fprintf(tw, "\ndetection delay (terminal instant %.0f..%.0fs after registration)\tbackoff\tsessions\tp50\tp99\tmax\tpolls/session\n", float64(d.After), float64(d.After+d.Spread))
 		for _, f := range d.Flows {
