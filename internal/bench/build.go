@@ -24,7 +24,7 @@ func (b *workerBuild) get(ctx context.Context) (bin, dir string, err error) {
 			b.err = fmt.Errorf("temp dir: %w", b.err)
 			return
 		}
-		b.bin, b.err = buildWorker(ctx, "", b.dir)
+		b.bin, b.err = buildWorker(ctx, b.dir)
 	})
 	return b.bin, b.dir, b.err
 }

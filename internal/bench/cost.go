@@ -279,7 +279,7 @@ func costPollhook(ctx context.Context, cfg Config, build *workerBuild) (_ *PollC
 		return nil, err
 	}
 	metricsURL := "http://" + proc.addr + "/metrics"
-	s := &sampler{pool: env.pool, proxy: proxy, pid: proc.cmd.Process.Pid, polls: polls.Load,
+	s := &sampler{pool: env.pool, proxy: proxy, pid: proc.Pid(), polls: polls.Load,
 		runs: func(ctx context.Context) (float64, error) {
 			h, err := scrapeHistogram(ctx, metricsURL, "pollhook_poll_lag_seconds")
 			return h.total(), err

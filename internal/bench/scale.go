@@ -246,7 +246,7 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	if err != nil {
 		return nil, err
 	}
-	cpu0, err := procCPU(proc.cmd.Process.Pid)
+	cpu0, err := procCPU(proc.Pid())
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	if err != nil {
 		return nil, err
 	}
-	cpu1, err := procCPU(proc.cmd.Process.Pid)
+	cpu1, err := procCPU(proc.Pid())
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -47,7 +48,8 @@ func ownVars() []Var {
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"POLLHOOK_LOG_FORMAT", "auto", "auto (text on a terminal, JSON otherwise), text or json"},
-		{"POLLHOOK_POLL_WORKERS", "200", "concurrent poll jobs per worker process (a job holds a slot only while it polls: waiting is a snooze)"},
+		{"POLLHOOK_POLL_WORKERS", "200", "concurrent poll jobs per worker process and provider: each provider has its own queue (a job holds a slot only while it polls: waiting is a snooze)"},
+		{"POLLHOOK_POLL_WORKERS_<PROVIDER>", "POLLHOOK_POLL_WORKERS", "concurrent poll jobs of one provider's queue (FORTID, MARKSIGN), e.g. POLLHOOK_POLL_WORKERS_FORTID=50"},
 		{"POLLHOOK_DELIVER_WORKERS", "50", "concurrent webhook deliveries per worker process"},
 		{"POLLHOOK_FETCH_POLL_INTERVAL", "100ms", "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
 		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often sessions inserted while no worker listened are picked up"},
@@ -58,6 +60,7 @@ func ownVars() []Var {
 		{"POLLHOOK_MARKSIGN_DEADLINE", "5m", "how long after registration a Marksign session is polled"},
 		{"POLLHOOK_BACKOFF_<FLOW>", "see README", "a flow's schedule as initial,multiplier,max,randomization, e.g. 1s,1.5,5s,0.1"},
 		{"POLLHOOK_CREDENTIALS_BACKOFF", "1m", "wait between polls while a provider refuses an account's credentials"},
+		{"POLLHOOK_PROVIDER_RETRY_AFTER_MAX", jobs.DefaultProviderRetryAfterMax.String(), "longest wait a provider's Retry-After can impose; it never delays a session's final poll"},
 		{"POLLHOOK_WEBHOOK_TIMEOUT", "15s", "webhook request timeout"},
 		{"POLLHOOK_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h", "delays before each webhook retry (±20% jitter)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
@@ -160,6 +163,16 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	j.FortIDTimeout = r.dur("POLLHOOK_FORTID_SESSION_TIMEOUT", j.FortIDTimeout)
 	j.FortIDGrace = r.dur("POLLHOOK_FORTID_GRACE_PERIOD", j.FortIDGrace)
 	j.CredentialsBackoff = r.dur("POLLHOOK_CREDENTIALS_BACKOFF", j.CredentialsBackoff)
+	j.ProviderRetryAfterMax = r.dur("POLLHOOK_PROVIDER_RETRY_AFTER_MAX", j.ProviderRetryAfterMax)
+	for _, p := range upstream.Providers() {
+		name := "POLLHOOK_POLL_WORKERS_" + strings.ToUpper(string(p))
+		if v, ok := lookup(name); ok && v != "" {
+			if j.ProviderWorkers == nil {
+				j.ProviderWorkers = map[upstream.Provider]int{}
+			}
+			j.ProviderWorkers[p] = r.num(name, j.PollWorkers)
+		}
+	}
 	msDeadline := r.dur("POLLHOOK_MARKSIGN_DEADLINE", 5*time.Minute)
 	for flow, fc := range j.Flows {
 		if flow != upstream.FlowFortIDVerification {
@@ -204,6 +217,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	// One connection per poll slot: every running poll can reach its
 	// provider at once, and none is closed for lack of idle room.
 	up.MaxConns = j.PollWorkers
+	for _, n := range j.ProviderWorkers {
+		up.MaxConns = max(up.MaxConns, n)
+	}
+	// The final poll leaves its call at most the request timeout to answer
+	// before the deadline.
+	j.FinalPollLead = min(j.FinalPollLead, cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout))
 	c.Upstream = up
 	if c.RescueAfter < c.JobTimeout {
 		r.fail("POLLHOOK_RESCUE_AFTER", fmt.Errorf("%s is shorter than POLLHOOK_JOB_TIMEOUT %s", c.RescueAfter, c.JobTimeout))

@@ -40,8 +40,24 @@ type Config struct {
 	// FetchCooldown is the shortest time between two fetches of a queue;
 	// with MaxWorkers it caps a queue's job rate.
 	FetchCooldown time.Duration
-	// PollWorkers is the number of concurrent poll jobs per process.
+	// PollWorkers is the number of concurrent poll jobs per process and
+	// provider: each provider has its own queue (QueuePollFor) with this many
+	// slots unless ProviderWorkers says otherwise, so a slow or dead provider
+	// cannot hold the slots of the others.
 	PollWorkers int
+	// ProviderWorkers overrides PollWorkers for a provider's queue.
+	ProviderWorkers map[upstream.Provider]int
+	// ProviderRetryAfterMax bounds a provider's Retry-After: a longer one
+	// waits this long. It never delays the final poll (see Decide).
+	ProviderRetryAfterMax time.Duration
+	// FinalPollLead is how long before its deadline a session's final poll
+	// is made at most (less for short sessions, see FinalPollAt). It should
+	// not exceed the provider request timeout, so the final call can be
+	// answered before the deadline.
+	FinalPollLead time.Duration
+	// LogAggregateEvery is how often a failure repeated by many sessions
+	// (same provider, account and class) is logged, with a count.
+	LogAggregateEvery time.Duration
 	// DeliverWorkers is the number of concurrent deliveries per process.
 	DeliverWorkers int
 	// Webhook configures delivery.
@@ -59,6 +75,22 @@ type WebhookConfig struct {
 	DisableAfter time.Duration
 	// RetryAfterMax bounds a subscriber's Retry-After.
 	RetryAfterMax time.Duration
+}
+
+// Defaults of the polling settings added for the "no lost outcome" rules.
+const (
+	// DefaultProviderRetryAfterMax is the default ProviderRetryAfterMax.
+	DefaultProviderRetryAfterMax = 30 * time.Second
+	// DefaultFinalPollLead is the default FinalPollLead.
+	DefaultFinalPollLead = 2 * time.Second
+)
+
+// PollWorkersFor is the number of poll slots of provider p's queue.
+func (c Config) PollWorkersFor(p upstream.Provider) int {
+	if n, ok := c.ProviderWorkers[p]; ok && n > 0 {
+		return n
+	}
+	return c.PollWorkers
 }
 
 // DefaultConfig returns the documented defaults.
@@ -86,14 +118,17 @@ func DefaultConfig() Config {
 			upstream.FlowMobileIDSigning:        marksign,
 			upstream.FlowMobileIDHashSigning:    marksign,
 		},
-		FortIDTimeout:      5 * time.Minute,
-		FortIDGrace:        time.Minute,
-		CredentialsBackoff: time.Minute,
-		SweepInterval:      5 * time.Second,
-		FetchPollInterval:  100 * time.Millisecond,
-		FetchCooldown:      25 * time.Millisecond,
-		PollWorkers:        200,
-		DeliverWorkers:     50,
+		FortIDTimeout:         5 * time.Minute,
+		FortIDGrace:           time.Minute,
+		CredentialsBackoff:    time.Minute,
+		SweepInterval:         5 * time.Second,
+		FetchPollInterval:     100 * time.Millisecond,
+		FetchCooldown:         25 * time.Millisecond,
+		PollWorkers:           200,
+		ProviderRetryAfterMax: DefaultProviderRetryAfterMax,
+		FinalPollLead:         DefaultFinalPollLead,
+		LogAggregateEvery:     time.Minute,
+		DeliverWorkers:        50,
 		Webhook: WebhookConfig{
 			Schedule:      webhook.DefaultSchedule(),
 			DisableAfter:  5 * 24 * time.Hour,
@@ -128,6 +163,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
 	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.FetchCooldown > c.FetchPollInterval:
 		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive, the cooldown no longer", c.FetchPollInterval, c.FetchCooldown)
+	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead < 0 || c.LogAggregateEvery < 0:
+		return fmt.Errorf("provider retry-after max %s, final poll lead %s and log aggregation %s must not be negative",
+			c.ProviderRetryAfterMax, c.FinalPollLead, c.LogAggregateEvery)
 	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:

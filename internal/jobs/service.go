@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pollhook/pollhook/internal/metrics"
+	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -82,14 +83,19 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	river.AddWorker(workers, sweep)
 	river.AddWorker(workers, NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger))
 
+	queues := map[string]river.QueueConfig{
+		// Poll jobs inserted before they named their provider.
+		QueuePoll:            {MaxWorkers: cfg.PollWorkers},
+		webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+		river.QueueDefault:   {MaxWorkers: 5},
+	}
+	for _, p := range sess.Providers() {
+		queues[QueuePollFor(p)] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
+	}
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
-		Schema: deps.Schema,
-		Logger: deps.Logger.With("component", "river"),
-		Queues: map[string]river.QueueConfig{
-			QueuePoll:            {MaxWorkers: cfg.PollWorkers},
-			webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
-			river.QueueDefault:   {MaxWorkers: 5},
-		},
+		Schema:     deps.Schema,
+		Logger:     deps.Logger.With("component", "river"),
+		Queues:     queues,
 		Workers:    workers,
 		JobTimeout: deps.JobTimeout,
 		// Completed jobs hold no personal data (ids and poll progress only),

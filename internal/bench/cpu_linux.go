@@ -3,18 +3,10 @@ package bench
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
-
-// configureChild makes the kernel kill the worker if the bench dies
-// without stopping it (SIGKILL, crash).
-func configureChild(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times (100 on every
 // Linux architecture Go supports).

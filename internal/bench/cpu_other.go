@@ -2,13 +2,7 @@
 
 package bench
 
-import (
-	"errors"
-	"os/exec"
-)
-
-// configureChild has nothing to set outside Linux.
-func configureChild(*exec.Cmd) {}
+import "errors"
 
 var errNoProc = errors.New("CPU times come from /proc: Linux only")
 
