@@ -25,6 +25,7 @@ func tinyConfig() Config {
 	c.Cost = CostConfig{Sessions: 10, Warmup: 500 * time.Millisecond, Window: time.Second}
 	c.Detection = DetectionConfig{PerFlow: 2, After: 200 * time.Millisecond, Spread: 500 * time.Millisecond}
 	c.PollWorkers = 20
+	c.Scheduler = SchedulerConfig{Completed: 300, Due: 100}
 	c.Scale.Steps = []int{50}
 	c.Scale.Warmup = time.Second
 	c.Scale.Window = 2 * time.Second
@@ -72,6 +73,15 @@ func TestRunTiny(t *testing.T) {
 		for _, f := range d.Flows {
 			if f.Sessions != 2 || f.P50 <= 0 || f.P50 > f.P99 || f.PollsPerSession < 1 {
 				t.Errorf("detection %s = %+v", f.Flow, f)
+			}
+		}
+	}
+	if sc := res.Scheduler; sc == nil || len(sc.Variants) != 3 {
+		t.Errorf("scheduler = %+v, want three variants", sc)
+	} else {
+		for _, v := range sc.Variants {
+			if v.Scheduled != 100 || v.Median <= 0 || v.Max < v.Median {
+				t.Errorf("scheduler %q = %+v, want the 100 due jobs moved", v.Name, v)
 			}
 		}
 	}
