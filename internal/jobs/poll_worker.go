@@ -45,12 +45,16 @@ func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logge
 func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	w.metrics.PollLag(time.Since(job.ScheduledAt))
 	prog := ProgressFromMetadata(job.Metadata)
+	snoozes := riverSnoozes(job.Metadata)
 	if wait := WaitBeforePoll(prog, time.Now()); wait > 0 {
-		// A wait longer than River's scheduler interval is served in steps:
-		// a short snooze makes the job available at once with a future
-		// scheduled_at, which the producer's next fetch picks up on time,
-		// while a long one waits for the scheduler's 5 s sweep on top.
-		return river.JobSnooze(min(wait, maxSnooze))
+		// Woken before the next poll is due (a job snoozed in steps by an
+		// older version, or retried early): wait out the rest. The snooze
+		// makes no poll, so the progress records it (see SnoozesAt).
+		prog.SnoozesAt = snoozes + 1
+		if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
+			return fmt.Errorf("poll session %s: record progress: %w", job.Args.SessionID, err)
+		}
+		return river.JobSnooze(wait)
 	}
 	s, err := w.store.Load(ctx, w.pool, job.Args.SessionID)
 	if errors.Is(err, sess.ErrNotFound) {
@@ -101,10 +105,24 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		return w.finish(ctx, job, s, endingOf(d, res))
 	}
 	w.logPoll(ctx, s, d.Progress, in, err)
-	if err := river.MetadataSet(ctx, ProgressKey, d.Progress); err != nil {
-		return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
+	if progressChanged(prog, d.Progress) {
+		// Only what cannot be derived is written: an in-progress answer
+		// after an in-progress answer leaves the metadata as it is, so
+		// the snooze's update is River's own, as small as a bare River
+		// job's. (The next poll time left behind is always in the past by
+		// the next run, so WaitBeforePoll is not misled by it.)
+		d.Progress.SnoozesAt = snoozes + 1
+		if err := river.MetadataSet(ctx, ProgressKey, d.Progress); err != nil {
+			return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
+		}
 	}
-	return river.JobSnooze(min(d.Wait, maxSnooze))
+	// The whole wait is one snooze, one job run per poll. A snooze within
+	// River's scheduler interval (5 s) makes the job available at once with
+	// a future scheduled_at; a longer one makes it scheduled, and River's
+	// scheduler, looking one interval ahead, makes it available before it
+	// is due, so the fetch poll runs it on time. That scheduler query must
+	// stay cheap: see PollArgs.InsertOpts.
+	return river.JobSnooze(d.Wait)
 }
 
 // endingOf is the ending of a session as Decide ended it; res is the call's
@@ -166,11 +184,6 @@ func (w *PollWorker) logPoll(ctx context.Context, s *session, prog PollProgress,
 	}
 	w.logger.Log(ctx, level, msg, attrs...)
 }
-
-// maxSnooze is the longest single snooze: River's job scheduler interval.
-// Up to it River makes a snoozed job available at once and the fetch loop
-// runs it on time; past it the job waits for the scheduler too.
-const maxSnooze = 5 * time.Second
 
 // NextRetry spaces the retries of a poll job that failed: its errors come
 // from the database or from a rescue after a crash, never from the
