@@ -50,8 +50,10 @@ func TestProgressChanged(t *testing.T) {
 		t.Errorf("a later in-progress poll counts as a change: %+v -> %+v", base, same)
 	}
 	for name, mut := range map[string]func(*PollProgress){
-		"transient":      func(p *PollProgress) { p.LastResult, p.Transient, p.LastError = resultTransient, 1, "http_5xx" },
-		"credentials":    func(p *PollProgress) { p.LastResult, p.LastAnswer, p.CredentialsFailures = resultCredentials, resultCredentials, 1 },
+		"transient": func(p *PollProgress) { p.LastResult, p.Transient, p.LastError = resultTransient, 1, "http_5xx" },
+		"credentials": func(p *PollProgress) {
+			p.LastResult, p.LastAnswer, p.CredentialsFailures = resultCredentials, resultCredentials, 1
+		},
 		"unknown status": func(p *PollProgress) { p.LastResult, p.UnknownStatusLen = resultUnknownStatus, 10 },
 		"http status":    func(p *PollProgress) { p.LastHTTPStatus = 202 },
 	} {
