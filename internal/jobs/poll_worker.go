@@ -26,6 +26,7 @@ type PollWorker struct {
 
 	pool    *pgxpool.Pool
 	store   *sess.Store
+	loader  *sessionLoader
 	poller  upstream.Poller
 	cfg     Config
 	logger  *slog.Logger
@@ -36,7 +37,8 @@ type PollWorker struct {
 
 // NewPollWorker returns a worker polling through poller.
 func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logger *slog.Logger, m *metrics.Metrics) *PollWorker {
-	return &PollWorker{pool: pool, store: sess.NewStore(""), poller: poller, cfg: cfg, logger: logger, metrics: m,
+	store := sess.NewStore("")
+	return &PollWorker{pool: pool, store: store, loader: newSessionLoader(pool, store), poller: poller, cfg: cfg, logger: logger, metrics: m,
 		repeats: logging.NewAggregator(cfg.LogAggregateEvery)}
 }
 
@@ -56,7 +58,9 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		}
 		return river.JobSnooze(wait)
 	}
-	s, err := w.store.Load(ctx, w.pool, job.Args.SessionID)
+	// Read with the concurrent runs' reads, in one statement (see
+	// sessionLoader): the cancellation request is seen before every call.
+	s, err := w.loader.Load(ctx, job.Args.SessionID)
 	if errors.Is(err, sess.ErrNotFound) {
 		w.logger.WarnContext(ctx, "poll job for a deleted session: dropping the job", "session_id", job.Args.SessionID)
 		return river.JobCancel(err)
