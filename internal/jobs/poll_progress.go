@@ -2,9 +2,12 @@ package jobs
 
 import (
 	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/internal/upstream"
 )
 
 // ProgressKey is the job metadata key holding a poll job's PollProgress.
@@ -55,22 +58,56 @@ type PollProgress struct {
 
 // ProgressFromMetadata reads the progress in a poll job's metadata; a new
 // job has none. A corrupt entry reads as none: the backoff sequence then
-// restarts rather than the job failing. Polls counts the polls made since
-// the progress was written too (see SnoozesAt); LastPolledAt and
+// restarts rather than the job failing.
+//
+// Polls made since the progress was written are counted from River's own
+// snooze count (see SnoozesAt). A job with no progress but snoozes has
+// only ever been answered in progress with HTTP 200 (the worker writes
+// nothing else then, see plainProgress): it reads as such. LastPolledAt and
 // NextPollAt are as last written (ProgressFromJob brings them up to date).
 func ProgressFromMetadata(metadata []byte) PollProgress {
 	var meta struct {
-		P       PollProgress `json:"pollhook"`
-		Snoozes int          `json:"snoozes"`
+		P       *PollProgress `json:"pollhook"`
+		Snoozes int           `json:"snoozes"`
 	}
 	if len(metadata) > 0 {
 		_ = json.Unmarshal(metadata, &meta)
 	}
-	p := meta.P
-	if since := meta.Snoozes - p.SnoozesAt; since > 0 {
+	switch {
+	case meta.P == nil && meta.Snoozes > 0:
+		return plainProgress(meta.Snoozes)
+	case meta.P == nil:
+		return PollProgress{}
+	}
+	p := *meta.P
+	// Progress written before SnoozesAt existed was written by every poll.
+	if since := meta.Snoozes - p.SnoozesAt; p.SnoozesAt > 0 && since > 0 {
 		p.Polls += since
 	}
 	return p
+}
+
+// plainProgress is the progress of a session whose provider answered each
+// of its polls in progress with HTTP 200, the common case: a job in it
+// carries no progress of its own in its metadata.
+func plainProgress(polls int) PollProgress {
+	inProgress := string(upstream.StateInProgress)
+	return PollProgress{Polls: polls, LastResult: inProgress, LastAnswer: inProgress, LastHTTPStatus: http.StatusOK}
+}
+
+// storedProgress is the progress a job's metadata holds for comparison
+// with the next (progressChanged): plainProgress if it holds none.
+func storedProgress(metadata []byte) PollProgress {
+	var meta struct {
+		P *PollProgress `json:"pollhook"`
+	}
+	if len(metadata) > 0 {
+		_ = json.Unmarshal(metadata, &meta)
+	}
+	if meta.P == nil {
+		return plainProgress(0)
+	}
+	return *meta.P
 }
 
 // riverSnoozes is River's snooze count in a job's metadata.

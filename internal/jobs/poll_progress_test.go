@@ -40,6 +40,27 @@ func TestProgressDerivesPolls(t *testing.T) {
 	}
 }
 
+// TestProgressWithoutEntry reads a job that never wrote progress: new, or
+// answered plainly in progress so far; and progress of an older version,
+// written by every poll, counts no snoozes on top.
+func TestProgressWithoutEntry(t *testing.T) {
+	if p := ProgressFromMetadata(nil); p != (PollProgress{}) {
+		t.Errorf("new job: %+v", p)
+	}
+	if p := ProgressFromMetadata([]byte(`{"snoozes": 4}`)); p != plainProgress(4) || p.LastAnswer != "in_progress" {
+		t.Errorf("four plain polls: %+v", p)
+	}
+	if p := ProgressFromMetadata([]byte(`{"snoozes": 9, "pollhook": {"polls": 3, "last_result": "transient"}}`)); p.Polls != 3 {
+		t.Errorf("progress of an older version: %+v, want its own 3 polls", p)
+	}
+	if progressChanged(storedProgress([]byte(`{"snoozes": 4}`)), plainProgress(5)) {
+		t.Error("a plain poll after plain polls counts as a change")
+	}
+	if !progressChanged(storedProgress(nil), PollProgress{Polls: 1, LastResult: resultTransient, LastAnswer: ""}) {
+		t.Error("a transient first poll does not count as a change")
+	}
+}
+
 // TestProgressChanged lists what forces a write and what does not.
 func TestProgressChanged(t *testing.T) {
 	base := PollProgress{Polls: 3, LastResult: "in_progress", LastAnswer: "in_progress", LastHTTPStatus: 200,

@@ -109,11 +109,11 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		return w.finish(ctx, job, s, endingOf(d, res))
 	}
 	w.logPoll(ctx, s, d.Progress, in, err)
-	if progressChanged(prog, d.Progress) {
-		// Only what cannot be derived is written: an in-progress answer
-		// after an in-progress answer leaves the metadata as it is, so
-		// the snooze's update is River's own, as small as a bare River
-		// job's. (The next poll time left behind is always in the past by
+	if progressChanged(storedProgress(job.Metadata), d.Progress) {
+		// Only what cannot be derived is written: a plain in-progress
+		// answer (HTTP 200) writes nothing when the last written progress
+		// is plain too, or there is none, so the snooze's update is
+		// River's own, as small as a bare River job's. (The next poll time left behind is always in the past by
 		// the next run, so WaitBeforePoll is not misled by it.)
 		d.Progress.SnoozesAt = snoozes + 1
 		if err := river.MetadataSet(ctx, ProgressKey, d.Progress); err != nil {
