@@ -163,9 +163,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
 	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.FetchCooldown > c.FetchPollInterval:
 		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive, the cooldown no longer", c.FetchPollInterval, c.FetchCooldown)
-	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead < 0 || c.LogAggregateEvery < 0:
-		return fmt.Errorf("provider retry-after max %s, final poll lead %s and log aggregation %s must not be negative",
-			c.ProviderRetryAfterMax, c.FinalPollLead, c.LogAggregateEvery)
+	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead <= 0 || c.LogAggregateEvery < 0:
+		return fmt.Errorf("provider retry-after max %s and log aggregation %s must not be negative, final poll lead %s must be positive",
+			c.ProviderRetryAfterMax, c.LogAggregateEvery, c.FinalPollLead)
 	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:

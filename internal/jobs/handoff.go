@@ -93,8 +93,9 @@ func (w *PollWorker) handoff(ctx context.Context, job *river.Job[PollArgs], s *s
 	if err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}
+	// ended is false if another run ended the session first: then there is
+	// nothing more to send.
 	if ended {
-		// Another run may have ended it first: then nothing more to send.
 		e.errMsg = se.Error
 		if err := w.enqueueDelivery(ctx, tx, s, e, se.Outcome, finishedAt); err != nil {
 			return fmt.Errorf("finish session %s: %w", s.ID, err)
