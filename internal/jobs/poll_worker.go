@@ -48,7 +48,13 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	w.metrics.PollLag(time.Since(job.ScheduledAt))
 	prog := ProgressFromMetadata(job.Metadata)
 	snoozes := riverSnoozes(job.Metadata)
-	if wait := WaitBeforePoll(prog, time.Now()); wait > 0 {
+	// The next poll is due at the job's scheduled_at (its snooze's end),
+	// or at the time an older version recorded.
+	due := prog
+	if job.ScheduledAt.After(due.NextPollAt) {
+		due.NextPollAt = job.ScheduledAt
+	}
+	if wait := WaitBeforePoll(due, time.Now()); wait > 0 {
 		// Woken before the next poll is due (a job snoozed in steps by an
 		// older version, or retried early): wait out the rest. The snooze
 		// makes no poll, so the progress records it (see SnoozesAt).
