@@ -110,7 +110,7 @@ func QuickConfig() Config {
 	c := DefaultConfig()
 	c.RiverJobs = 10_000
 	c.PollSessions = 1_000
-	c.PollsInProgress = 3
+	c.PollsInProgress = 6
 	c.LatencySessions = 50
 	c.Deliveries = 500
 	c.TwoWorkersSessions = 0
