@@ -16,7 +16,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/simulator"
 )
 
@@ -105,7 +105,7 @@ func startFloor(ctx context.Context, cfg Config, dbURL string, onPoll func()) (_
 	r.client, err = river.NewClient(riverpgxv5.New(r.env.pool), &river.Config{
 		Schema:            r.env.schema,
 		Logger:            discardLogger(),
-		Queues:            map[string]river.QueueConfig{jobs.QueuePoll: {MaxWorkers: set.Workers}},
+		Queues:            map[string]river.QueueConfig{jobargs.QueuePoll: {MaxWorkers: set.Workers}},
 		Workers:           workers,
 		FetchPollInterval: set.FetchPollInterval.duration(),
 		FetchCooldown:     set.FetchCooldown.duration(),
@@ -122,7 +122,7 @@ func (r *floorRig) insert(ctx context.Context, n, k int) error {
 	for lo := 0; lo < n; lo += insertChunk {
 		params := make([]river.InsertManyParams, 0, insertChunk)
 		for range min(insertChunk, n-lo) {
-			params = append(params, river.InsertManyParams{Args: floorArgs{Token: simulator.MarksignToken(simulator.OutcomeSucceeded, k)}, InsertOpts: &river.InsertOpts{Queue: jobs.QueuePoll}})
+			params = append(params, river.InsertManyParams{Args: floorArgs{Token: simulator.MarksignToken(simulator.OutcomeSucceeded, k)}, InsertOpts: &river.InsertOpts{Queue: jobargs.QueuePoll}})
 		}
 		if _, err := r.client.InsertMany(ctx, params); err != nil {
 			return fmt.Errorf("insert floor jobs: %w", err)

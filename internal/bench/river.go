@@ -8,7 +8,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 // RiverResult is River's raw rate: no-op jobs worked by a client with the
@@ -76,7 +76,7 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	rc := &river.Config{
 		Schema:            env.schema,
 		Logger:            discardLogger(),
-		Queues:            map[string]river.QueueConfig{jobs.QueuePoll: {MaxWorkers: cfg.PollWorkers}},
+		Queues:            map[string]river.QueueConfig{jobargs.QueuePoll: {MaxWorkers: cfg.PollWorkers}},
 		Workers:           workers,
 		FetchPollInterval: fetch,
 		FetchCooldown:     cooldown,
@@ -88,7 +88,7 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	for lo := 0; lo < cfg.RiverJobs; lo += insertChunk {
 		params := make([]river.InsertManyParams, 0, insertChunk)
 		for i := lo; i < min(lo+insertChunk, cfg.RiverJobs); i++ {
-			params = append(params, river.InsertManyParams{Args: noopArgs{Seq: i}, InsertOpts: &river.InsertOpts{Queue: jobs.QueuePoll}})
+			params = append(params, river.InsertManyParams{Args: noopArgs{Seq: i}, InsertOpts: &river.InsertOpts{Queue: jobargs.QueuePoll}})
 		}
 		if _, err := client.InsertMany(ctx, params); err != nil {
 			return nil, fmt.Errorf("insert jobs: %w", err)

@@ -10,7 +10,7 @@ import (
 
 func TestLoadPollingIsolationAndBounds(t *testing.T) {
 	t.Parallel()
-	c, err := Load(lookup(nil))
+	c, err := Load(Lookup())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +19,7 @@ func TestLoadPollingIsolationAndBounds(t *testing.T) {
 		t.Fatalf("defaults: fortid workers %d, retry-after max %s, final poll lead %s",
 			c.Jobs.PollWorkersFor(upstream.ProviderFortID), c.Jobs.ProviderRetryAfterMax, c.Jobs.FinalPollLead)
 	}
-	c, err = Load(lookup(map[string]string{
+	c, err = Load(Lookup(map[string]string{
 		"POLLHOOK_POLL_WORKERS_FORTID":      "7",
 		"POLLHOOK_PROVIDER_RETRY_AFTER_MAX": "5s",
 		"POLLHOOK_UPSTREAM_TIMEOUT":         "1s",
@@ -33,7 +33,7 @@ func TestLoadPollingIsolationAndBounds(t *testing.T) {
 			c.Jobs.PollWorkersFor(upstream.ProviderFortID), c.Jobs.PollWorkersFor(upstream.ProviderMarksign),
 			c.Jobs.ProviderRetryAfterMax, c.Jobs.FinalPollLead)
 	}
-	if _, err := Load(lookup(map[string]string{"POLLHOOK_POLL_WORKERS_MARKSIGN": "0"})); err == nil {
+	if _, err := Load(Lookup(map[string]string{"POLLHOOK_POLL_WORKERS_MARKSIGN": "0"})); err == nil {
 		t.Fatal("0 Marksign poll workers accepted")
 	}
 }

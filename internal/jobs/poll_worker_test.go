@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertest"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/upstream"
@@ -57,7 +58,7 @@ func TestPollWorkerRuns(t *testing.T) {
 	}
 
 	inTx(func(tx pgx.Tx) {
-		res, err := tw.Work(ctx, t, tx, jobs.PollArgs{SessionID: sid, Provider: "marksign"}, nil)
+		res, err := tw.Work(ctx, t, tx, jobargs.Poll{SessionID: sid, Provider: "marksign"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +93,7 @@ func TestPollWorkerRuns(t *testing.T) {
 	})
 
 	inTx(func(tx pgx.Tx) {
-		res, err := tw.Work(ctx, t, tx, jobs.PollArgs{SessionID: "00000000-0000-4000-8000-000000000000", Provider: "marksign"}, nil)
+		res, err := tw.Work(ctx, t, tx, jobargs.Poll{SessionID: "00000000-0000-4000-8000-000000000000", Provider: "marksign"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
