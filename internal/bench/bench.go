@@ -117,7 +117,7 @@ func QuickConfig() Config {
 	c.Anchors.Fetch = c.Anchors.Fetch[:1]
 	c.Cost = CostConfig{Sessions: 1_000, Warmup: 2 * time.Second, Window: 4 * time.Second}
 	c.Detection = DetectionConfig{PerFlow: 8, After: time.Second, Spread: 6 * time.Second}
-	c.Scheduler = SchedulerConfig{Completed: 30_000, Due: 5_000}
+	c.Scheduler = SchedulerConfig{Completed: 20_000, Due: 5_000}
 	c.Scale.Steps = []int{2_000}
 	c.Scale.Warmup = 3 * time.Second
 	c.Scale.Window = 5 * time.Second
