@@ -128,6 +128,7 @@ func commands() []*command {
 	out = append(out, subscriberCommands()...)
 	out = append(out, sessionCommands()...)
 	out = append(out, deliveryCommands()...)
+	out = append(out, keyCommands()...)
 	return out
 }
 

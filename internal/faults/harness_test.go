@@ -20,6 +20,7 @@ import (
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -64,6 +65,7 @@ func baseSettings(dbURL, schema, providerURL string) settings {
 		"POLLHOOK_MARKSIGN_URL":          providerURL,
 		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
+		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
 		"POLLHOOK_JOB_TIMEOUT":           "5s",
 		"POLLHOOK_RESCUE_AFTER":          "5s",

@@ -45,7 +45,7 @@ func TestProcessLifecycle(t *testing.T) {
 		}
 		p, err := harness.Start(ctx, harness.Options{Path: bin, Name: name, LogPath: logPath, Addr: addr, Env: map[string]string{
 			"DATABASE_URL": tdb.URL, "POLLHOOK_SCHEMA": tdb.Schema, "POLLHOOK_HTTP_ADDR": addr,
-			"POLLHOOK_LOG_FORMAT": "json",
+			"POLLHOOK_LOG_FORMAT": "json", "POLLHOOK_MAIN_KEY": testdb.MainKey(),
 		}})
 		if err != nil {
 			t.Fatal(err)

@@ -293,12 +293,11 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 
 // checkOutcome is I2 for a finished session.
 func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadline time.Time) {
-	const served = 100 * time.Millisecond // a terminal answer must have reached the worker this long before the deadline
 	var term *request
 	credentials := false
 	for i := range reqs {
 		q := &reqs[i]
-		if q.terminal && q.complete && q.end.Before(deadline.Add(-served)) {
+		if q.terminal && q.complete && q.end.Before(deadline.Add(-r.p.served)) {
 			term = q
 			break
 		}

@@ -23,6 +23,7 @@ var (
 	flagRecovery = flag.Duration("invariant.recovery", 40*time.Second, "I1: how long past a kill a session may take to end (River's leader lease, rescuer and retry)")
 	flagLag      = flag.Duration("invariant.lag", 200*time.Millisecond, "I4: how long after the deadline a request decided before it may arrive")
 	flagLastPoll = flag.Duration("invariant.lastpoll", 300*time.Millisecond, "I2: slack past the final poll's lead (min(request timeout, window/10)) within which a session ended at its deadline must have had a request in flight")
+	flagServed   = flag.Duration("invariant.served", 100*time.Millisecond, "I2: a terminal answer written this long before the deadline must be the outcome (closer, expired is allowed too)")
 	flagSkip     = flag.String("invariant.skip", "", "comma-separated answer classes or dirt kinds to leave out (e.g. hang,non_utf8): for a known open bug only")
 )
 
@@ -45,7 +46,7 @@ var (
 // paramsFromFlags builds a run's parameters for seed.
 func paramsFromFlags(t testing.TB, seed uint64) params {
 	p := params{seed: seed, sessions: *flagSessions, window: *flagWindow, kills: *flagKills, settle: *flagSettle,
-		recovery: *flagRecovery, lag: *flagLag, lastPoll: *flagLastPoll, classes: map[class]bool{}, dirts: map[dirt]bool{}}
+		recovery: *flagRecovery, lag: *flagLag, lastPoll: *flagLastPoll, served: *flagServed, classes: map[class]bool{}, dirts: map[dirt]bool{}}
 	for _, c := range allClasses {
 		p.classes[c] = true
 	}

@@ -48,6 +48,7 @@ type params struct {
 	recovery time.Duration // I1's bound past a kill
 	lag      time.Duration // I4: a request may arrive this long after the deadline (check-then-send)
 	lastPoll time.Duration // I2: slack on the final poll's lead (see finalPollWindow)
+	served   time.Duration // I2: a terminal answer written this long before the deadline must be the outcome
 	classes  map[class]bool
 	dirts    map[dirt]bool
 }
@@ -145,6 +146,7 @@ type run struct {
 	token    string
 	bin      string
 	logPath  string
+	mainKey  string // one for the run: a restarted worker opens what the first sealed
 	sessions []*session
 
 	mu      sync.Mutex
@@ -240,6 +242,7 @@ func (r *run) workerEnv(addr, providerURL string) map[string]string {
 		"POLLHOOK_CREDENTIALS_BACKOFF":    "500ms",
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":     "true",
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":    "127.0.0.0/8",
+		"POLLHOOK_MAIN_KEY":               r.mainKey,
 		"POLLHOOK_JOB_TIMEOUT":            "3s",
 		"POLLHOOK_RESCUE_AFTER":           "3s",
 		"POLLHOOK_WEBHOOK_SCHEDULE":       "100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s,1s",
@@ -323,7 +326,7 @@ func (r *run) leak(line string) string {
 func execute(ctx context.Context, t testing.TB, bin string, p params) *run {
 	rng := rand.New(rand.NewPCG(p.seed, p.seed^0x9e3779b97f4a7c15))
 	r := &run{p: p, t: t, bin: bin, tdb: testdb.New(t), logPath: filepath.Join(t.TempDir(), "worker.log"),
-		apiKey: canary(rng, "apikey"), token: canary(rng, "token")}
+		apiKey: canary(rng, "apikey"), token: canary(rng, "token"), mainKey: testdb.MainKey()}
 	r.prov = newProvider(r.apiKey, r.token)
 	srv := httptest.NewServer(r.prov)
 	t.Cleanup(srv.Close)
