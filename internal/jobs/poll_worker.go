@@ -55,10 +55,12 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) err
 	if job.ScheduledAt.After(due.NextPollAt) {
 		due.NextPollAt = job.ScheduledAt
 	}
-	if wait := WaitBeforePoll(due, time.Now()); wait > 0 {
+	if wait := WaitBeforePoll(due, time.Now()); wait > earlyWakeTolerance {
 		// Woken before the next poll is due (a job snoozed in steps by an
-		// older version, or retried early): wait out the rest. The snooze
-		// makes no poll, so the progress records it (see SnoozesAt).
+		// older version, or run early by hand): wait out the rest. The
+		// snooze makes no poll, so the progress records it (see
+		// SnoozesAt). A wake within earlyWakeTolerance polls at once: River
+		// fetches by the database's clock, the wait is by this host's.
 		prog.SnoozesAt = snoozes + 1
 		if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
 			return fmt.Errorf("poll session %s: record progress: %w", job.Args.SessionID, err)
@@ -195,6 +197,12 @@ func (w *PollWorker) logPoll(ctx context.Context, s *session, prog PollProgress,
 	}
 	w.logger.Log(ctx, level, msg, attrs...)
 }
+
+// earlyWakeTolerance is how early a run may come and still poll: more than
+// the clock skew between a worker host and Postgres (River fetches a job
+// once the database's now passes its scheduled_at), so skew does not turn
+// every poll into two runs; far less than any backoff interval.
+const earlyWakeTolerance = 250 * time.Millisecond
 
 // NextRetry spaces the retries of a poll job that failed: its errors come
 // from the database or from a rescue after a crash, never from the
