@@ -304,13 +304,17 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 		credentials = credentials || strings.Contains(q.answer, string(classCredentials))
 	}
 	cancelled := !s.cancelled.IsZero()
+	// How a session may end at its deadline: expired, or failed when the
+	// provider refused the account's credentials on a poll that got an
+	// answer (internal/jobs' deadlineState).
+	atDeadline := []string{"expired"}
+	if credentials {
+		atDeadline = append(atDeadline, "failed")
+	}
 	if term == nil {
-		allowed := []string{"expired"}
+		allowed := append([]string(nil), atDeadline...)
 		if cancelled {
 			allowed = append(allowed, "cancelled")
-		}
-		if credentials {
-			allowed = append(allowed, "failed") // could not poll with the account until the deadline
 		}
 		for _, q := range reqs {
 			if q.terminal && q.complete { // served too close to or past the deadline
@@ -350,10 +354,12 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 	if cancelled && !s.cancelled.After(term.end.Add(r.p.settle)) {
 		want = append(want, "cancelled")
 	}
-	if w.finished != nil && w.state == "expired" && r.killBetween(term.start, *w.finished) {
-		// The worker that read the answer died before recording it, and the
-		// deadline passed before another could poll again.
-		want = append(want, "expired")
+	if w.finished != nil && contains(atDeadline, w.state) && r.killBetween(term.start, earliest(term.end.Add(r.p.settle), *w.finished)) {
+		// The worker that read the answer died before recording it (within
+		// settle of reading it, and before the session ended), and the
+		// deadline passed before another could poll again (it may not poll
+		// past the deadline): the session ends as at its deadline.
+		want = append(want, w.state)
 	}
 	if !contains(want, w.state) {
 		v.add(s, "I2", "state %q, but the provider served %s at %s (want %v)", w.state, t, r.rel(term.start), want)
@@ -369,6 +375,13 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 			}
 		}
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func contains(list []string, s string) bool {
