@@ -200,6 +200,10 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 			if i > 0 && q.start.Before(reqs[i-1].end.Add(-tol)) {
 				v.add(s, "I4", "request at %s while the one at %s was still open (until %s)", r.rel(q.start), r.rel(reqs[i-1].start), r.rel(reqs[i-1].end))
 			}
+			if late := q.start.Sub(deadline); late > 0 {
+				v.figures["requests after deadline"]++
+				v.figures["max ms request after deadline"] = max(v.figures["max ms request after deadline"], int(late.Milliseconds()))
+			}
 			if q.start.After(deadline.Add(r.p.lag)) {
 				v.add(s, "I4", "request at %s, past the deadline %s", r.rel(q.start), r.rel(deadline))
 			}
