@@ -108,6 +108,10 @@ func runOnce(ctx context.Context, t *testing.T, bin string, p params) map[string
 	}
 	v.figures["run ms"] = int(time.Since(began).Milliseconds())
 	t.Logf("invariant: seed=%d %s", p.seed, formatFigures(v.figures))
+	if v.figures["registered"] == 0 || v.figures["served terminal"] == 0 || v.figures["webhook copies"] == 0 {
+		t.Errorf("seed %d: the run tested nothing: %d sessions registered, %d terminal answers served, %d webhooks",
+			p.seed, v.figures["registered"], v.figures["served terminal"], v.figures["webhook copies"])
+	}
 	if len(v.global) == 0 && len(v.bySession) == 0 {
 		return v.figures
 	}
