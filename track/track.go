@@ -22,7 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/internal/db"
-	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/session"
 )
 
@@ -129,7 +129,7 @@ func (t *Tracker) Register(ctx context.Context, tx pgx.Tx, s Session) (Registrat
 	}
 	reg.Created = true
 
-	res, err := t.inserter.InsertTx(ctx, tx, jobs.PollArgs{SessionID: reg.SessionID, Provider: session.Provider(s.Provider)}, nil)
+	res, err := t.inserter.InsertTx(ctx, tx, jobargs.Poll{SessionID: reg.SessionID, Provider: s.Provider}, nil)
 	if err != nil {
 		return Registration{}, fmt.Errorf("track: insert poll job for session %s: %w", reg.SessionID, err)
 	}

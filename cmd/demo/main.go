@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/db"
 )
 
@@ -23,7 +24,7 @@ func main() {
 	var opts options
 	flag.BoolVar(&opts.keep, "keep", false, "keep running after every webhook arrived (Ctrl-C stops)")
 	flag.DurationVar(&opts.timeout, "timeout", 2*time.Minute, "give up if the webhooks have not all arrived by then")
-	flag.StringVar(&opts.httpAddr, "http", "127.0.0.1:8080", "worker HTTP address (health, metrics, River UI)")
+	flag.StringVar(&opts.httpAddr, "http", config.DefaultHTTPAddr, "worker HTTP address (health, metrics, River UI)")
 	flag.BoolVar(&opts.verbose, "v", false, "show the worker's own logs too")
 	flag.Parse()
 	if ln, err := net.Listen("tcp", opts.httpAddr); err == nil {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/logging"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 func main() {
@@ -21,7 +21,7 @@ func main() {
 }
 
 func run() int {
-	cfg, err := config.Load(os.LookupEnv)
+	cfg, err := config.Load(config.Environ(os.Environ()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 2
@@ -30,7 +30,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	w, err := worker.Start(ctx, cfg, logger, worker.Options{})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("worker failed to start", "error", err)
 		return 1

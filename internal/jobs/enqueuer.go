@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 // enqueueBatch is how many sessions one enqueue transaction takes.
@@ -75,7 +75,7 @@ func (e *Enqueuer) enqueueBatch(ctx context.Context) (int, error) {
 	params := make([]river.InsertManyParams, len(found))
 	for i, f := range found {
 		ids[i] = f.ID
-		params[i] = river.InsertManyParams{Args: PollArgs{SessionID: f.ID, Provider: upstream.Provider(f.Provider)}}
+		params[i] = river.InsertManyParams{Args: jobargs.Poll{SessionID: f.ID, Provider: f.Provider}}
 	}
 	results, err := e.client.InsertManyTx(ctx, tx, params)
 	if err != nil {

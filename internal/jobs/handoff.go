@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/pgjson"
 	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/webhook"
@@ -57,7 +58,7 @@ func (e ending) stored() (sess.Ending, error) {
 // still ends, with its state but without the outcome that could not be
 // stored: never a silent re-poll until the deadline turns a success into
 // expired.
-func (w *PollWorker) finish(ctx context.Context, job *river.Job[PollArgs], s *session, e ending) error {
+func (w *PollWorker) finish(ctx context.Context, job *river.Job[jobargs.Poll], s *session, e ending) error {
 	se, err := e.stored()
 	if err != nil {
 		w.logger.ErrorContext(ctx, "terminal answer cannot be encoded: ending the session without its outcome",
@@ -82,7 +83,7 @@ func (w *PollWorker) finish(ctx context.Context, job *river.Job[PollArgs], s *se
 }
 
 // handoff runs the terminal transaction for se.
-func (w *PollWorker) handoff(ctx context.Context, job *river.Job[PollArgs], s *session, e ending, se sess.Ending) error {
+func (w *PollWorker) handoff(ctx context.Context, job *river.Job[jobargs.Poll], s *session, e ending, se sess.Ending) error {
 	tx, err := w.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("finish session %s: begin: %w", s.ID, err)
@@ -93,8 +94,9 @@ func (w *PollWorker) handoff(ctx context.Context, job *river.Job[PollArgs], s *s
 	if err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}
+	// ended is false if another run ended the session first: then there is
+	// nothing more to send.
 	if ended {
-		// Another run may have ended it first: then nothing more to send.
 		e.errMsg = se.Error
 		if err := w.enqueueDelivery(ctx, tx, s, e, se.Outcome, finishedAt); err != nil {
 			return fmt.Errorf("finish session %s: %w", s.ID, err)
@@ -157,7 +159,7 @@ func (w *PollWorker) enqueueDelivery(ctx context.Context, tx pgx.Tx, s *session,
 	}
 	// One attempt plus one per retry of the configured schedule.
 	opts := &river.InsertOpts{MaxAttempts: len(w.cfg.Webhook.Schedule) + 1}
-	if _, err := client.InsertTx(ctx, tx, webhook.DeliverArgs{DeliveryID: deliveryID}, opts); err != nil {
+	if _, err := client.InsertTx(ctx, tx, jobargs.Deliver{DeliveryID: deliveryID}, opts); err != nil {
 		return fmt.Errorf("insert delivery job: %w", err)
 	}
 	return nil
