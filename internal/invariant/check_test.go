@@ -29,11 +29,12 @@ type tables struct {
 	deliveries map[string][]delivery
 	jobLeaks   []string
 	jobs       int
-	rescued    int // jobs River rescued from a killed worker
+	rescued    int                    // jobs River rescued from a killed worker
+	rescues    map[string][]time.Time // when River rescued each session's poll job
 }
 
 func readTables(ctx context.Context, r *run) (tables, error) {
-	tb := tables{sessions: map[string]row{}, deliveries: map[string][]delivery{}}
+	tb := tables{sessions: map[string]row{}, deliveries: map[string][]delivery{}, rescues: map[string][]time.Time{}}
 	rows, err := r.tdb.Pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, locale, subscriber, created_at, state,
 			coalesce(outcome::text, ''), coalesce(error, ''), finished_at, deadline FROM sessions`)
 	if err != nil {
@@ -73,6 +74,24 @@ func readTables(ctx context.Context, r *run) (tables, error) {
 	if err := r.tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
 		WHERE EXISTS (SELECT 1 FROM unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%')`).Scan(&tb.rescued); err != nil {
 		return tb, fmt.Errorf("read river_job: %w", err)
+	}
+	rows, err = r.tdb.Pool.Query(ctx, `SELECT coalesce(args->>'session_id', ''), (e->>'at')::timestamptz
+		FROM river_job, unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%'`)
+	if err != nil {
+		return tb, fmt.Errorf("read rescues: %w", err)
+	}
+	for rows.Next() {
+		var sid string
+		var at time.Time
+		if err := rows.Scan(&sid, &at); err != nil {
+			rows.Close()
+			return tb, fmt.Errorf("read rescues: %w", err)
+		}
+		tb.rescues[sid] = append(tb.rescues[sid], at)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tb, fmt.Errorf("read rescues: %w", err)
 	}
 	rows, err = r.tdb.Pool.Query(ctx, `SELECT id, kind, args::text, metadata::text, coalesce(errors::text, '') FROM river_job`)
 	if err != nil {
@@ -121,6 +140,31 @@ func (v *verdict) add(s *session, inv, format string, args ...any) {
 		return
 	}
 	v.bySession[s] = append(v.bySession[s], msg)
+}
+
+// pollBlocked reports whether a kill kept the worker from making s's final
+// poll in [from, deadline]: the worker was down (killed, not yet ready
+// again) during part of it, or s's poll job, running when a worker was
+// killed, was stuck until River rescued it (and retried it, within 2 s)
+// after from.
+func (r *run) pollBlocked(s *session, tb tables, from, deadline time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, k := range r.kills {
+		ready := deadline
+		if i < len(r.ready) {
+			ready = r.ready[i]
+		}
+		if !k.After(deadline) && !ready.Add(500*time.Millisecond).Before(from) {
+			return true
+		}
+	}
+	for _, at := range tb.rescues[s.id] {
+		if !at.Add(2 * time.Second).Before(from) {
+			return true
+		}
+	}
+	return false
 }
 
 // killBetween reports whether the worker was killed in (from, to).
@@ -217,7 +261,7 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 
 		// I2: the true outcome.
 		if terminalStates[w.state] && w.finished != nil {
-			r.checkOutcome(v, s, w, reqs, deadline)
+			r.checkOutcome(v, s, w, reqs, deadline, tb)
 		}
 
 		// I3: one webhook-id, delivered.
@@ -296,7 +340,7 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 }
 
 // checkOutcome is I2 for a finished session.
-func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadline time.Time) {
+func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadline time.Time, tb tables) {
 	var term *request
 	credentials := false
 	for i := range reqs {
@@ -339,7 +383,12 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 					polled = true
 				}
 			}
-			if !polled && !r.killBetween(from.Add(-r.p.recovery), deadline) {
+			v.figures["expired at the deadline"]++
+			if len(reqs) > 0 {
+				gap := deadline.Sub(reqs[len(reqs)-1].end)
+				v.figures["max ms from last poll to deadline"] = max(v.figures["max ms from last poll to deadline"], int(gap.Milliseconds()))
+			}
+			if !polled && !r.pollBlocked(s, tb, from, deadline) {
 				v.add(s, "I2", "ended at its deadline %s with no poll in its last %s", r.rel(deadline), window)
 			}
 		}

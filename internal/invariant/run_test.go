@@ -151,6 +151,7 @@ type run struct {
 	mu      sync.Mutex
 	proc    *harness.Process
 	kills   []time.Time
+	ready   []time.Time // when the worker started after each kill answered /readyz
 	scrapes int
 	metric  []string // canary hits in /metrics
 	dbErrs  []string
@@ -436,6 +437,9 @@ func execute(ctx context.Context, t testing.TB, bin string, p params) *run {
 		if err := r.startWorker(ctx, srv.URL); err != nil {
 			t.Fatal(err)
 		}
+		r.mu.Lock()
+		r.ready = append(r.ready, time.Now())
+		r.mu.Unlock()
 	}
 	wg.Wait()
 
