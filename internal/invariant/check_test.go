@@ -229,7 +229,7 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 		}
 
 		// I1: terminal, in time.
-		bound := r.bound(s)
+		bound := r.boundFor(s, tb)
 		switch {
 		case !terminalStates[w.state] || w.finished == nil:
 			v.add(s, "I1", "state %q (finished_at %v) after the run; bound was %s", w.state, w.finished, r.rel(bound))
@@ -474,6 +474,14 @@ func (r *run) rel(t time.Time) string {
 	return fmt.Sprintf("+%.3fs", t.Sub(r.start).Seconds())
 }
 
+func (r *run) rels(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = r.rel(t)
+	}
+	return out
+}
+
 // history is everything known about s, for a failure message.
 func (r *run) history(s *session, tb tables) string {
 	var b strings.Builder
@@ -485,8 +493,8 @@ func (r *run) history(s *session, tb tables) string {
 		if s.appDL > 0 {
 			appDL = r.rel(s.registered.Add(s.appDL))
 		}
-		fmt.Fprintf(&b, "  registered %s, app deadline %s, effective deadline %s, I1 bound %s\n",
-			r.rel(s.registered), appDL, r.rel(s.effectiveDeadline()), r.rel(r.bound(s)))
+		fmt.Fprintf(&b, "  registered %s, app deadline %s, effective deadline %s, I1 bound %s, poll job rescued at %v\n",
+			r.rel(s.registered), appDL, r.rel(s.effectiveDeadline()), r.rel(r.boundFor(s, tb)), r.rels(tb.rescues[s.id]))
 	}
 	fmt.Fprintf(&b, "  script: %s\n", s.tr.script)
 	if !s.cancelled.IsZero() {
@@ -500,8 +508,12 @@ func (r *run) history(s *session, tb tables) string {
 		fmt.Fprintf(&b, "  app updated %s at %s: %s\n", m.column, r.rel(m.at), res)
 	}
 	r.mu.Lock()
-	for _, k := range r.kills {
-		fmt.Fprintf(&b, "  worker killed at %s\n", r.rel(k))
+	for i, k := range r.kills {
+		ready := "never"
+		if i < len(r.ready) {
+			ready = r.rel(r.ready[i])
+		}
+		fmt.Fprintf(&b, "  worker killed at %s, ready again at %s\n", r.rel(k), ready)
 	}
 	r.mu.Unlock()
 	for i, q := range s.tr.history() {

@@ -559,8 +559,9 @@ func (r *run) mutate(ctx context.Context, s *session) {
 	s.mutation = m
 }
 
-// bound is I1's latest instant for s to be terminal: its deadline plus
-// settle, pushed to a kill plus recovery by any kill before that.
+// bound is how long the run waits for s: its deadline plus settle, pushed
+// to a kill plus recovery by any kill before that (boundFor, known after
+// the run, is I1's tighter bound).
 func (r *run) bound(s *session) time.Time {
 	b := s.effectiveDeadline().Add(r.p.settle)
 	r.mu.Lock()
@@ -568,6 +569,31 @@ func (r *run) bound(s *session) time.Time {
 	for _, k := range r.kills {
 		if k.After(s.registered) && !k.After(b) && k.Add(r.p.recovery).After(b) {
 			b = k.Add(r.p.recovery)
+		}
+	}
+	return b
+}
+
+// boundFor is I1's bound for s once the run is over: its deadline plus
+// settle; after a kill, the restarted worker's readiness plus settle (a
+// snoozed job waits for no leader: River makes short snoozes available at
+// once); and for a session whose poll job a kill left running (River
+// rescued it), the kill plus recovery.
+func (r *run) boundFor(s *session, tb tables) time.Time {
+	b := s.effectiveDeadline().Add(r.p.settle)
+	stuck := len(tb.rescues[s.id]) > 0
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, k := range r.kills {
+		if !k.After(s.registered) || k.After(b) {
+			continue
+		}
+		next := k.Add(r.p.recovery)
+		if !stuck && i < len(r.ready) {
+			next = r.ready[i].Add(r.p.settle)
+		}
+		if next.After(b) {
+			b = next
 		}
 	}
 	return b
