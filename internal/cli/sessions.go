@@ -236,7 +236,7 @@ func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
 	if n := len(job.Errors); n > 0 {
 		out.LastError = job.Errors[n-1].Error
 	}
-	out.Progress = jobs.ProgressFromMetadata(job.Metadata)
+	out.Progress = jobs.ProgressFromJob(job)
 	return out, nil
 }
 

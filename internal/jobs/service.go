@@ -64,6 +64,7 @@ type Service struct {
 	// Client is the River client; use it to insert jobs or to mount River UI.
 	Client    *river.Client[pgx.Tx]
 	enqueuer  *Enqueuer
+	sched     *lookaheadScheduler
 	sweeper   *sweeper
 	reclaimer *Reclaimer
 	queues    []string
@@ -100,7 +101,9 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
 	}
 	svc.queues = slices.Sorted(maps.Keys(queues))
-	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
+	driver := riverpgxv5.New(deps.Pool)
+	svc.sched = &lookaheadScheduler{pool: deps.Pool, driver: driver, schema: deps.Schema, logger: deps.Logger}
+	client, err := river.NewClient(driver, &river.Config{
 		ID:      clientID,
 		Schema:  deps.Schema,
 		Logger:  deps.Logger.With("component", "river"),
@@ -150,6 +153,7 @@ func (s *Service) Start(ctx context.Context) error {
 	ready := make(chan struct{})
 	for _, run := range []func(context.Context){
 		func(ctx context.Context) { s.enqueuer.Listen(ctx, ready) },
+		s.sched.run,
 		s.sweeper.run,
 		s.reclaimer.Run,
 	} {
