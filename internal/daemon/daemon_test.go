@@ -120,6 +120,8 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		`pollhook_polls_total{flow="smartid_identification",result="succeeded"} 1`,
 		`pollhook_sessions_terminal_total{flow="smartid_identification",state="succeeded"} 1`,
 		`pollhook_delivery_attempts_total{result="succeeded"} 1`,
+		`pollhook_deliveries_finished_total{state="succeeded"} 1`,
+		`pollhook_delivery_latency_seconds_count 1`,
 		`pollhook_poll_duration_seconds_bucket`,
 		`pollhook_poll_lag_seconds_bucket`,
 		// Series of labels not seen yet exist at zero.

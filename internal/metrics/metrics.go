@@ -174,14 +174,9 @@ func (m *Metrics) Terminal(flow, state string, sinceRegistration time.Duration) 
 }
 
 // Delivery records one webhook POST attempt with its result (one of
-// AttemptResults). The result "paused" is no attempt (nothing was sent to a
-// disabled subscriber): it is counted as a delivery finished paused.
+// AttemptResults).
 func (m *Metrics) Delivery(result string, d time.Duration) {
 	if m == nil {
-		return
-	}
-	if result == "paused" {
-		m.finished.WithLabelValues(result).Inc()
 		return
 	}
 	m.attempts.WithLabelValues(result).Inc()

@@ -51,7 +51,7 @@ func TestDeliveryCountsAttemptsAndFinishedDeliveriesApart(t *testing.T) {
 	m.Delivery(metrics.AttemptFailed, 30*time.Millisecond)
 	m.Delivery(metrics.AttemptSucceeded, 20*time.Millisecond)
 	m.DeliveryFinished("succeeded", 90*time.Second)
-	m.Delivery("paused", 0) // nothing sent: a delivery paused, not an attempt
+	m.DeliveryFinished("paused", 0) // nothing sent: a delivery paused, not an attempt
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP pollhook_delivery_attempts_total Webhook POST attempts by result (succeeded, failed, gone, refused).
 # TYPE pollhook_delivery_attempts_total counter
