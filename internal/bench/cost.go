@@ -238,25 +238,16 @@ func costPollhook(ctx context.Context, cfg Config, build *workerBuild) (_ *PollC
 		return nil, err
 	}
 	defer proxy.close()
-	env, err := newSchema(ctx, cfg.DatabaseURL, 5)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { err = errors.Join(err, env.drop()) }()
-	var polls atomic.Int64
-	prov, err := startProviders(func() { polls.Add(1) })
-	if err != nil {
-		return nil, err
-	}
-	defer prov.srv.close()
 	sub, err := startSubscriber(nil)
 	if err != nil {
 		return nil, err
 	}
-	defer sub.srv.close()
-	if err := sub.register(ctx, env.pool); err != nil {
+	rig, err := startProcRig(ctx, cfg.DatabaseURL, sub)
+	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, rig.close()) }()
+	env, prov := rig.env, rig.prov
 	set := cfg.pollhookSetting()
 	extra := map[string]string{
 		"DATABASE_URL":          proxy.url(cfg.DatabaseURL),
@@ -279,7 +270,7 @@ func costPollhook(ctx context.Context, cfg Config, build *workerBuild) (_ *PollC
 		return nil, err
 	}
 	metricsURL := "http://" + proc.addr + "/metrics"
-	s := &sampler{pool: env.pool, proxy: proxy, pid: proc.Pid(), polls: polls.Load,
+	s := &sampler{pool: env.pool, proxy: proxy, pid: proc.Pid(), polls: rig.polls.Load,
 		runs: func(ctx context.Context) (float64, error) {
 			h, err := scrapeHistogram(ctx, metricsURL, "pollhook_poll_lag_seconds")
 			return h.total(), err

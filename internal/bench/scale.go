@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/jobs"
@@ -181,25 +180,16 @@ func scaleSessions(s int, fortIDShare float64) (rows sessionRows, expected float
 
 func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progress) (_ *ScaleStep, err error) {
 	sc := cfg.Scale
-	env, err := newSchema(ctx, cfg.DatabaseURL, 5)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { err = errors.Join(err, env.drop()) }()
-	var polls atomic.Int64
-	prov, err := startProviders(func() { polls.Add(1) })
-	if err != nil {
-		return nil, err
-	}
-	defer prov.srv.close()
 	sub, err := startSubscriber(nil)
 	if err != nil {
 		return nil, err
 	}
-	defer sub.srv.close()
-	if err := sub.register(ctx, env.pool); err != nil {
+	rig, err := startProcRig(ctx, cfg.DatabaseURL, sub)
+	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, rig.close()) }()
+	env, prov := rig.env, rig.prov
 	extra := map[string]string{"POLLHOOK_PPROF": "true"}
 	for k, v := range sc.WorkerEnv {
 		extra[k] = v
@@ -250,7 +240,7 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	if err != nil {
 		return nil, err
 	}
-	p0, t0 := polls.Load(), time.Now()
+	p0, t0 := rig.polls.Load(), time.Now()
 	profDone := make(chan error, 1)
 	if sc.ProfileDir != "" {
 		go func() {
@@ -270,7 +260,7 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	if err != nil {
 		return nil, err
 	}
-	windowPolls := float64(polls.Load() - p0)
+	windowPolls := float64(rig.polls.Load() - p0)
 	step.PollsPerSecond = windowPolls / time.Since(t0).Seconds()
 	if step.RSS, step.PeakRSS, err = proc.memory(); err != nil {
 		return nil, err

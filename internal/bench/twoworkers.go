@@ -12,13 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/simulator"
-	"github.com/pollhook/pollhook/internal/webhook"
-	"github.com/pollhook/pollhook/receiver"
 )
 
 // TwoWorkersResult is what two worker processes on one database and schema
@@ -51,26 +48,16 @@ type TwoWorkersResult struct {
 // deduplication) to count duplicates and the webhook-ids they carried.
 func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWorkersResult, err error) {
 	n := cfg.TwoWorkersSessions
-	env, err := newSchema(ctx, cfg.DatabaseURL, 5)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { err = errors.Join(err, env.drop()) }()
-	var polls atomic.Int64
-	prov, err := startProviders(func() { polls.Add(1) })
-	if err != nil {
-		return nil, err
-	}
-	defer prov.srv.close()
-
 	rec, err := startRecorder()
 	if err != nil {
 		return nil, err
 	}
-	defer rec.srv.close()
-	if err := rec.register(ctx, env); err != nil {
+	rig, err := startProcRig(ctx, cfg.DatabaseURL, rec.sub)
+	if err != nil {
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, rig.close()) }()
+	env, prov := rig.env, rig.prov
 
 	dir, err := os.MkdirTemp("", "pollhook-bench-")
 	if err != nil {
@@ -116,7 +103,7 @@ func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWork
 		return nil, err
 	}
 
-	res := &TwoWorkersResult{Sessions: n, Elapsed: Seconds(elapsed.Seconds()), PollsPerSecond: float64(polls.Load()) / elapsed.Seconds()}
+	res := &TwoWorkersResult{Sessions: n, Elapsed: Seconds(elapsed.Seconds()), PollsPerSecond: float64(rig.polls.Load()) / elapsed.Seconds()}
 	r, err := env.pool.Query(ctx, `SELECT count(*) FROM river_job, unnest(attempted_by) AS c
 		WHERE kind = 'pollhook.poll' GROUP BY c ORDER BY c`)
 	if err != nil {
@@ -142,22 +129,17 @@ func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWork
 // recorder is a receiver that verifies every webhook and keeps every copy,
 // duplicates included, by session.
 type recorder struct {
-	srv    *server
-	secret string
-	mu     sync.Mutex
-	ids    map[string][]string // session id -> webhook-id of each copy
+	sub *subscriber
+	mu  sync.Mutex
+	ids map[string][]string // session id -> webhook-id of each copy
 }
 
 func startRecorder() (*recorder, error) {
-	secret, err := webhook.NewSecret()
+	secret, v, err := newVerifier()
 	if err != nil {
-		return nil, fmt.Errorf("subscriber secret: %w", err)
+		return nil, err
 	}
-	v, err := receiver.New(receiver.Options{Secrets: []string{secret}})
-	if err != nil {
-		return nil, fmt.Errorf("receiver: %w", err)
-	}
-	rec := &recorder{secret: secret, ids: map[string][]string{}}
+	rec := &recorder{ids: map[string][]string{}}
 	srv, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -182,13 +164,8 @@ func startRecorder() (*recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
-	rec.srv = srv
+	rec.sub = &subscriber{srv: srv, secret: secret}
 	return rec, nil
-}
-
-func (r *recorder) register(ctx context.Context, env *schemaEnv) error {
-	sub := &subscriber{srv: r.srv, secret: r.secret}
-	return sub.register(ctx, env.pool)
 }
 
 func (r *recorder) sessions() int {
