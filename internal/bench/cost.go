@@ -238,11 +238,7 @@ func costPollhook(ctx context.Context, cfg Config, build *workerBuild) (_ *PollC
 		return nil, err
 	}
 	defer proxy.close()
-	sub, err := startSubscriber(nil)
-	if err != nil {
-		return nil, err
-	}
-	rig, err := startProcRig(ctx, cfg.DatabaseURL, sub)
+	rig, err := startProcRig(ctx, cfg.DatabaseURL, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,15 @@ type procRig struct {
 	polls atomic.Int64
 }
 
-// startProcRig starts a rig around sub, a receiver the caller started; the
-// rig owns sub from here on. The caller must call close when err is nil.
+// startProcRig starts a rig around sub, a receiver the caller started (the
+// rig owns it from here on), or around a plain verifying receiver if sub is
+// nil. The caller must call close when err is nil.
 func startProcRig(ctx context.Context, databaseURL string, sub *subscriber) (_ *procRig, err error) {
+	if sub == nil {
+		if sub, err = startSubscriber(nil); err != nil {
+			return nil, err
+		}
+	}
 	r := &procRig{sub: sub}
 	defer func() {
 		if err != nil {

@@ -180,11 +180,7 @@ func scaleSessions(s int, fortIDShare float64) (rows sessionRows, expected float
 
 func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progress) (_ *ScaleStep, err error) {
 	sc := cfg.Scale
-	sub, err := startSubscriber(nil)
-	if err != nil {
-		return nil, err
-	}
-	rig, err := startProcRig(ctx, cfg.DatabaseURL, sub)
+	rig, err := startProcRig(ctx, cfg.DatabaseURL, nil)
 	if err != nil {
 		return nil, err
 	}
