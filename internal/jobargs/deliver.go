@@ -2,7 +2,6 @@ package jobargs
 
 import (
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 )
 
 // Deliver are the arguments of the River job that sends one delivery.
@@ -25,16 +24,7 @@ func (Deliver) Kind() string { return "pollhook.deliver" }
 // business, not this leaf's. Inserters pass it in their InsertOpts.
 func (Deliver) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
-		Queue: QueueDeliver,
-		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable,
-				rivertype.JobStatePending,
-				rivertype.JobStateRunning,
-				rivertype.JobStateRetryable,
-				rivertype.JobStateScheduled,
-			},
-		},
+		Queue:      QueueDeliver,
+		UniqueOpts: uniqueWhileLive(),
 	}
 }

@@ -28,18 +28,9 @@ func TestPoll(t *testing.T) {
 	}
 	// Unique while live; completed left out, so River's scheduler does not
 	// check moved jobs against every retained completed poll job (#785).
-	live := map[rivertype.JobState]bool{}
-	for _, s := range opts.UniqueOpts.ByState {
-		live[s] = true
-	}
-	for _, s := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled} {
-		if !live[s] {
-			t.Errorf("UniqueOpts.ByState lacks %s: a session could get two live poll jobs", s)
-		}
-	}
-	if live[rivertype.JobStateCompleted] {
-		t.Error("UniqueOpts.ByState holds completed: River's scheduler would check against every retained completed job")
-	}
+	assertUniqueWhileLive(t, opts, "a session could get two live poll jobs", map[rivertype.JobState]string{
+		rivertype.JobStateCompleted: "River's scheduler would check against every retained completed job",
+	})
 	assertJSON(t, a, `{"session_id":"0b9f6f4e-2f7c-4a55-9d8e-2a1c3f9d7e10"}`)
 }
 
@@ -56,20 +47,12 @@ func TestDeliver(t *testing.T) {
 	if opts.MaxAttempts != 0 {
 		t.Errorf("InsertOpts.MaxAttempts = %d: the attempt budget is the inserter's (the webhook schedule), not the leaf's", opts.MaxAttempts)
 	}
-	live := map[rivertype.JobState]bool{}
-	for _, s := range opts.UniqueOpts.ByState {
-		live[s] = true
-	}
-	for _, s := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled} {
-		if !live[s] {
-			t.Errorf("UniqueOpts.ByState lacks %s: two live jobs could send one delivery", s)
-		}
-	}
-	for _, s := range []rivertype.JobState{rivertype.JobStateCompleted, rivertype.JobStateDiscarded, rivertype.JobStateCancelled} {
-		if live[s] {
-			t.Errorf("UniqueOpts.ByState holds %s: a redelivery could not insert a fresh job", s)
-		}
-	}
+	const redelivery = "a redelivery could not insert a fresh job"
+	assertUniqueWhileLive(t, opts, "two live jobs could send one delivery", map[rivertype.JobState]string{
+		rivertype.JobStateCompleted: redelivery,
+		rivertype.JobStateDiscarded: redelivery,
+		rivertype.JobStateCancelled: redelivery,
+	})
 	assertJSON(t, a, `{"delivery_id":7}`)
 }
 
@@ -79,6 +62,27 @@ func TestQueuesDistinct(t *testing.T) {
 	t.Parallel()
 	if jobargs.QueuePoll == jobargs.QueueDeliver || jobargs.QueuePoll == river.QueueDefault || jobargs.QueueDeliver == river.QueueDefault {
 		t.Fatalf("queues collide: poll %q, deliver %q, default %q", jobargs.QueuePoll, jobargs.QueueDeliver, river.QueueDefault)
+	}
+}
+
+// assertUniqueWhileLive checks that opts are unique among every live state
+// (why a missing one matters: twice) and among none of notLive (each with
+// why it must stay out).
+func assertUniqueWhileLive(t *testing.T, opts river.InsertOpts, twice string, notLive map[rivertype.JobState]string) {
+	t.Helper()
+	live := map[rivertype.JobState]bool{}
+	for _, s := range opts.UniqueOpts.ByState {
+		live[s] = true
+	}
+	for _, s := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled} {
+		if !live[s] {
+			t.Errorf("UniqueOpts.ByState lacks %s: %s", s, twice)
+		}
+	}
+	for s, why := range notLive {
+		if live[s] {
+			t.Errorf("UniqueOpts.ByState holds %s: %s", s, why)
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package jobargs
 
 import (
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 )
 
 // Poll are the arguments of a session's poll job. They carry only the
@@ -37,15 +36,6 @@ func (a Poll) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       QueuePollFor(a.Provider),
 		MaxAttempts: 25,
-		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable,
-				rivertype.JobStatePending,
-				rivertype.JobStateRunning,
-				rivertype.JobStateRetryable,
-				rivertype.JobStateScheduled,
-			},
-		},
+		UniqueOpts:  uniqueWhileLive(),
 	}
 }
