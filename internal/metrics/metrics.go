@@ -65,51 +65,28 @@ type Metrics struct {
 // every series of labels at zero.
 func New(reg prometheus.Registerer, labels Labels) *Metrics {
 	m := &Metrics{
-		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollhook_polls_total",
-			Help: "Provider polls by flow and result (in_progress, terminal state, transient, credentials, unknown_status).",
-		}, []string{"flow", "result"}),
-		pollLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "pollhook_poll_duration_seconds",
-			Help:    "Latency of one provider status call.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
-		}, []string{"flow"}),
-		pollLag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "pollhook_poll_lag_seconds",
-			Help:    "Scheduling lag: when a poll started minus when it was due.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60},
-		}),
-		terminal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollhook_sessions_terminal_total",
-			Help: "Sessions reaching each terminal state.",
-		}, []string{"flow", "state"}),
-		timeToTerminal: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "pollhook_session_duration_seconds",
-			Help:    "Time from registration to terminal state.",
-			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12),
-		}, []string{"flow"}),
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollhook_delivery_attempts_total",
-			Help: "Webhook POST attempts by result (succeeded, failed, gone, refused).",
-		}, []string{"result"}),
-		attemptLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "pollhook_delivery_duration_seconds",
-			Help:    "Latency of one webhook POST.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 13),
-		}, []string{"result"}),
-		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollhook_deliveries_finished_total",
-			Help: "Deliveries reaching a final state: succeeded, failed (retries exhausted), paused (subscriber disabled).",
-		}, []string{"state"}),
-		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "pollhook_delivery_latency_seconds",
-			Help:    "Time from a delivery's creation (the session's terminal state) to its successful POST, retries included.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400},
-		}),
-		credentialFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollhook_credentials_failures_total",
-			Help: "Polls refused for credentials, by provider and configured account.",
-		}, []string{"provider", "account"}),
+		polls: counterVec("pollhook_polls_total",
+			"Provider polls by flow and result (in_progress, terminal state, transient, credentials, unknown_status).", "flow", "result"),
+		pollLatency: histogramVec("pollhook_poll_duration_seconds",
+			"Latency of one provider status call.", prometheus.ExponentialBuckets(0.005, 2, 12), "flow"),
+		pollLag: histogram("pollhook_poll_lag_seconds",
+			"Scheduling lag: when a poll started minus when it was due.",
+			[]float64{.005, .01, .025, .05, .1, .25, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60}),
+		terminal: counterVec("pollhook_sessions_terminal_total",
+			"Sessions reaching each terminal state.", "flow", "state"),
+		timeToTerminal: histogramVec("pollhook_session_duration_seconds",
+			"Time from registration to terminal state.", prometheus.ExponentialBuckets(0.5, 2, 12), "flow"),
+		attempts: counterVec("pollhook_delivery_attempts_total",
+			"Webhook POST attempts by result (succeeded, failed, gone, refused).", "result"),
+		attemptLatency: histogramVec("pollhook_delivery_duration_seconds",
+			"Latency of one webhook POST.", prometheus.ExponentialBuckets(0.005, 2, 13), "result"),
+		finished: counterVec("pollhook_deliveries_finished_total",
+			"Deliveries reaching a final state: succeeded, failed (retries exhausted), paused (subscriber disabled).", "state"),
+		deliveryLatency: histogram("pollhook_delivery_latency_seconds",
+			"Time from a delivery's creation (the session's terminal state) to its successful POST, retries included.",
+			[]float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400}),
+		credentialFailures: counterVec("pollhook_credentials_failures_total",
+			"Polls refused for credentials, by provider and configured account.", "provider", "account"),
 		subscribersOff: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pollhook_subscribers_disabled_total",
 			Help: "Subscribers disabled automatically (410 Gone or failing too long).",
@@ -119,6 +96,20 @@ func New(reg prometheus.Registerer, labels Labels) *Metrics {
 		m.attemptLatency, m.finished, m.deliveryLatency, m.credentialFailures, m.subscribersOff)
 	m.initialise(labels)
 	return m
+}
+
+// counterVec, histogramVec and histogram build the collectors New
+// registers: a name, its help text, histogram buckets and label names.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+}
+
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
 }
 
 // initialise creates every series of labels at zero.
