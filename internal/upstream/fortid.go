@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -62,11 +61,11 @@ func decodeFortID(status int, body []byte) Result {
 	res, doc, perr := beginDecode(status, body)
 	switch {
 	case status >= 200 && status < 300:
-		if perr != nil {
-			res.Transient, res.Err = true, fmt.Errorf("HTTP %d: %w", status, perr)
+		st, ok := answerStatus(&res, doc, perr, "verificationSessionStatus")
+		if !ok {
 			return res
 		}
-		switch st := doc.str("verificationSessionStatus"); st {
+		switch st {
 		case fortIDInProgress:
 		case fortIDSucceeded:
 			res.State = StateSucceeded
@@ -75,8 +74,6 @@ func decodeFortID(status int, body []byte) Result {
 			desc := truncate(doc.str("description"), 1024)
 			res.State, res.Message = StateFailed, desc
 			res.Outcome = &Verification{Description: desc}
-		case "":
-			res.Transient, res.Err = true, fmt.Errorf("HTTP %d: answer has no verificationSessionStatus", status)
 		default:
 			res.UnknownStatus = truncate(st, 64)
 		}
@@ -89,12 +86,8 @@ func decodeFortID(status int, body []byte) Result {
 		res.State = StateNotFound
 	case status == http.StatusGone:
 		res.State = StateExpired
-	case status == http.StatusTooManyRequests:
-		res.Transient, res.Err = true, errors.New("HTTP 429: rate limited")
-	case status >= 500:
-		res.Transient, res.Err = true, fmt.Errorf("HTTP %d: server error", status)
 	default:
-		res.Transient, res.Err = true, fmt.Errorf("unexpected HTTP status %d", status)
+		otherStatus(&res, "")
 	}
 	return res
 }

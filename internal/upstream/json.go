@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -127,4 +129,35 @@ func beginDecode(status int, body []byte) (res Result, doc object, perr error) {
 		res.Message = truncate(doc.str("message"), 1024)
 	}
 	return res, doc, perr
+}
+
+// answerStatus reads field, the provider's session status, from a 2xx
+// answer. When the body is not a JSON object or lacks the field, it makes
+// res transient with an error saying so and returns ok false: the decoder
+// returns res as it is.
+func answerStatus(res *Result, doc object, perr error, field string) (st string, ok bool) {
+	if perr != nil {
+		res.Transient, res.Err = true, fmt.Errorf("HTTP %d: %w", res.HTTPStatus, perr)
+		return "", false
+	}
+	if st = doc.str(field); st == "" {
+		res.Transient, res.Err = true, fmt.Errorf("HTTP %d: answer has no %s", res.HTTPStatus, field)
+		return "", false
+	}
+	return st, true
+}
+
+// otherStatus makes res transient for an answer the decoder's own cases did
+// not take: rate limited (429), a server error (5xx), or an unexpected
+// status, whose error ends with detail.
+func otherStatus(res *Result, detail string) {
+	res.Transient = true
+	switch status := res.HTTPStatus; {
+	case status == http.StatusTooManyRequests:
+		res.Err = errors.New("HTTP 429: rate limited")
+	case status >= 500:
+		res.Err = fmt.Errorf("HTTP %d: server error", status)
+	default:
+		res.Err = fmt.Errorf("unexpected HTTP status %d%s", status, detail)
+	}
 }

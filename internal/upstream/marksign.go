@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -93,11 +92,11 @@ func decodeMarksign(flow Flow, status int, body []byte) Result {
 	res, doc, perr := beginDecode(status, body)
 	switch {
 	case status >= 200 && status < 300:
-		if perr != nil {
-			res.Transient, res.Err = true, fmt.Errorf("HTTP %d: %w", status, perr)
+		st, ok := answerStatus(&res, doc, perr, "status")
+		if !ok {
 			return res
 		}
-		switch st := doc.str("status"); st {
+		switch st {
 		case "waiting":
 		case "ok":
 			res.State = StateSucceeded
@@ -108,8 +107,6 @@ func decodeMarksign(flow Flow, status int, body []byte) Result {
 			}
 		case "error":
 			classifyMarksignError(&res, doc.int("error_code"))
-		case "":
-			res.Transient, res.Err = true, fmt.Errorf("HTTP %d: answer has no status", status)
 		default:
 			res.UnknownStatus = truncate(st, 64)
 		}
@@ -120,12 +117,8 @@ func decodeMarksign(flow Flow, status int, body []byte) Result {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		res.CredentialsProblem = true
 		res.Err = fmt.Errorf("HTTP %d without an error code: Marksign refused the account's access token", status)
-	case status == http.StatusTooManyRequests:
-		res.Transient, res.Err = true, errors.New("HTTP 429: rate limited")
-	case status >= 500:
-		res.Transient, res.Err = true, fmt.Errorf("HTTP %d: server error", status)
 	default:
-		res.Transient, res.Err = true, fmt.Errorf("unexpected HTTP status %d without a Marksign error body", status)
+		otherStatus(&res, " without a Marksign error body")
 	}
 	return res
 }
