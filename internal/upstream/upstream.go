@@ -38,29 +38,30 @@ const (
 // Providers returns every provider: session.Providers.
 func Providers() []Provider { return session.Providers() }
 
-// State is the normalized state of a session after one poll.
+// State is the normalized state of a session after one poll: in progress,
+// or one of the terminal states of the sessions table (session.State), whose
+// names and meanings live there.
 type State string
 
 const (
 	// StateInProgress means the session has not ended: poll again later. A
 	// transient failure (see Result.Transient) also reports StateInProgress.
 	StateInProgress State = "in_progress"
-	// StateSucceeded means the user completed the session: the outcome holds
-	// the identification, signature or presented claims.
-	StateSucceeded State = "succeeded"
-	// StateFailed means the provider ended the session unsuccessfully for a
-	// reason other than the user's refusal (verification failed, user not
-	// found, document corrupted, account not qualified).
-	StateFailed State = "failed"
-	// StateRefused means the user refused or cancelled.
-	StateRefused State = "refused"
-	// StateExpired means the session timed out at the provider.
-	StateExpired State = "expired"
-	// StateNotFound means the provider does not know the session.
-	StateNotFound State = "not_found"
-	// StateRejected means the provider refused the request as malformed (bad
-	// parameters, an id that is not a UUID): polling again cannot help.
-	StateRejected State = "rejected"
+	// StateSucceeded: the outcome holds the identification, signature or
+	// presented claims.
+	StateSucceeded = State(session.StateSucceeded)
+	// StateFailed: verification failed, user not found, document corrupted,
+	// account not qualified (any end but the user's refusal).
+	StateFailed = State(session.StateFailed)
+	// StateRefused: session.StateRefused.
+	StateRefused = State(session.StateRefused)
+	// StateExpired: session.StateExpired, as the provider reports it.
+	StateExpired = State(session.StateExpired)
+	// StateNotFound: session.StateNotFound.
+	StateNotFound = State(session.StateNotFound)
+	// StateRejected: bad parameters, an id that is not a UUID; polling again
+	// cannot help.
+	StateRejected = State(session.StateRejected)
 )
 
 // Terminal reports whether the state ends the session.
