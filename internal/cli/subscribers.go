@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -198,11 +202,7 @@ func subscribersAdd(ctx context.Context, e *env, args []string, f *subscriberFla
 	if err != nil {
 		return err
 	}
-	at, err := e.atRest()
-	if err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
+	at, pool, err := sealingDB(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -262,20 +262,13 @@ func subscribersSet(ctx context.Context, e *env, name string, f *subscriberFlags
 	if c == (webhook.SubscriberChange{}) {
 		return usagef("nothing to change: give --url, --events, --header, --clear-headers, --rate or --max-in-flight")
 	}
-	at, err := e.atRest()
-	if err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
+	at, pool, err := sealingDB(ctx, e)
 	if err != nil {
 		return err
 	}
 	err = webhook.UpdateSubscriber(ctx, pool, at.Keys, name, c)
-	if errors.Is(err, webhook.ErrNotFound) {
-		return fmt.Errorf("subscriber %q does not exist", name)
-	}
 	if err != nil {
-		return fmt.Errorf("change subscriber: %w", err)
+		return subscriberErr(err, name, "change subscriber")
 	}
 	if e.json {
 		return writeJSON(e.stdout, map[string]any{"name": name, "changed": true})
@@ -338,20 +331,13 @@ func subscribersSecret(ctx context.Context, e *env, args []string) error {
 	if err := checkSubscriberName(name); err != nil {
 		return err
 	}
-	at, err := e.atRest()
-	if err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
+	at, pool, err := sealingDB(ctx, e)
 	if err != nil {
 		return err
 	}
 	key, err := webhook.RevealSecret(ctx, pool, at.Keys, name)
-	if errors.Is(err, webhook.ErrNotFound) {
-		return fmt.Errorf("subscriber %q does not exist", name)
-	}
 	if err != nil {
-		return fmt.Errorf("subscriber secret: %w", err)
+		return subscriberErr(err, name, "subscriber secret")
 	}
 	if e.json {
 		field := "secret"
@@ -376,20 +362,13 @@ func subscribersRotate(ctx context.Context, e *env, name string, overlap time.Du
 			return usagef("--scheme %q: want v1 or v1a", scheme)
 		}
 	}
-	at, err := e.atRest()
-	if err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
+	at, pool, err := sealingDB(ctx, e)
 	if err != nil {
 		return err
 	}
 	key, err := webhook.RotateSecret(ctx, pool, at.Keys, name, overlap, webhook.Scheme(scheme))
-	if errors.Is(err, webhook.ErrNotFound) {
-		return fmt.Errorf("subscriber %q does not exist", name)
-	}
 	if err != nil {
-		return fmt.Errorf("rotate secret: %w", err)
+		return subscriberErr(err, name, "rotate secret")
 	}
 	if strings.HasPrefix(key, "whpk_") {
 		if e.json {
@@ -415,24 +394,13 @@ func subscribersDisable(ctx context.Context, e *env, name, reason string) error 
 	if strings.TrimSpace(reason) == "" {
 		return usagef("--reason must not be empty")
 	}
-	at, err := e.atRestOptional()
-	if err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
-	if err != nil {
-		return err
-	}
-	client, err := e.river(ctx)
+	at, pool, client, err := togglingEnv(ctx, e)
 	if err != nil {
 		return err
 	}
 	changed, err := webhook.Disable(ctx, pool, client, at, name, reason)
-	if errors.Is(err, webhook.ErrNotFound) {
-		return fmt.Errorf("subscriber %q does not exist", name)
-	}
 	if err != nil {
-		return fmt.Errorf("disable subscriber: %w", err)
+		return subscriberErr(err, name, "disable subscriber")
 	}
 	if !changed {
 		var current string
@@ -457,30 +425,56 @@ func subscribersEnable(ctx context.Context, e *env, args []string) error {
 	if err := checkSubscriberName(name); err != nil {
 		return err
 	}
-	at, err := e.atRestOptional()
-	if err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
-	if err != nil {
-		return err
-	}
-	client, err := e.river(ctx)
+	at, pool, client, err := togglingEnv(ctx, e)
 	if err != nil {
 		return err
 	}
 	queued, err := webhook.Enable(ctx, pool, client, at, name)
-	if errors.Is(err, webhook.ErrNotFound) {
-		return fmt.Errorf("subscriber %q does not exist", name)
-	}
 	if err != nil {
-		return fmt.Errorf("enable subscriber: %w", err)
+		return subscriberErr(err, name, "enable subscriber")
 	}
 	if e.json {
 		return writeJSON(e.stdout, map[string]any{"name": name, "enabled": true, "requeued": queued})
 	}
 	_, err = fmt.Fprintf(e.stdout, "Enabled subscriber %s; queued %s again.\n", name, plural(queued, "paused delivery", "paused deliveries"))
 	return err
+}
+
+// sealingDB returns the at-rest keys (POLLHOOK_MAIN_KEY) and the database
+// for a command that seals or unseals: a missing key is refused before
+// connecting.
+func sealingDB(ctx context.Context, e *env) (webhook.AtRest, *pgxpool.Pool, error) {
+	at, err := e.atRest()
+	if err != nil {
+		return at, nil, err
+	}
+	pool, err := e.db(ctx)
+	return at, pool, err
+}
+
+// togglingEnv returns what disable and enable need: the at-rest keys if
+// configured, the database and a River client (to pause or requeue
+// deliveries).
+func togglingEnv(ctx context.Context, e *env) (webhook.AtRest, *pgxpool.Pool, *river.Client[pgx.Tx], error) {
+	at, err := e.atRestOptional()
+	if err != nil {
+		return at, nil, nil, err
+	}
+	pool, err := e.db(ctx)
+	if err != nil {
+		return at, nil, nil, err
+	}
+	client, err := e.river(ctx)
+	return at, pool, client, err
+}
+
+// subscriberErr is a subscriber command's error for err: a subscriber that
+// does not exist is named as such, anything else wrapped with doing.
+func subscriberErr(err error, name, doing string) error {
+	if errors.Is(err, webhook.ErrNotFound) {
+		return fmt.Errorf("subscriber %q does not exist", name)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
 }
 
 // redactURL hides what a URL may carry to authenticate to the receiver:
