@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -187,27 +186,12 @@ func transportError(parent, rctx context.Context, timeout time.Duration, err err
 	return err
 }
 
+// maxRetryAfter caps the wait a provider's Retry-After asks for.
+const maxRetryAfter = 24 * time.Hour
+
 // transientResult is the Result of an exchange that failed.
 func transientResult(status int, err error) Result {
 	return Result{State: StateInProgress, Transient: true, HTTPStatus: status, Err: err}
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(header http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(header.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), 24*time.Hour)
-	}
-	return 0
 }
 
 // redact removes secret from what a Result carries out of the client, in

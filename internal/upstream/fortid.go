@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/pollhook/pollhook/internal/retryafter"
 	"github.com/pollhook/pollhook/internal/session"
 )
 
@@ -46,7 +47,7 @@ func (c *Client) pollFortID(ctx context.Context, s Session) (Result, error) {
 			res.State = StateExpired
 		}
 		if res.Transient {
-			res.RetryAfter = retryAfter(ans.header, c.now())
+			res.RetryAfter = retryafter.Parse(ans.header.Get("Retry-After"), c.now(), maxRetryAfter)
 		}
 	}
 	if res.Err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pollhook/pollhook/internal/retryafter"
 	"github.com/pollhook/pollhook/internal/session"
 )
 
@@ -77,7 +78,7 @@ func (c *Client) pollMarksign(ctx context.Context, s Session) (Result, error) {
 	} else {
 		res = decodeMarksign(s.Flow, ans.status, ans.body)
 		if res.Transient {
-			res.RetryAfter = retryAfter(ans.header, c.now())
+			res.RetryAfter = retryafter.Parse(ans.header.Get("Retry-After"), c.now(), maxRetryAfter)
 		}
 	}
 	if res.Err != nil {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/retryafter"
 )
 
 // Sender defaults.
@@ -201,26 +203,8 @@ func (s *Sender) send(ctx context.Context, m Message) (int, []byte, time.Duratio
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	var retryAfter time.Duration
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		retryAfter = parseRetryAfter(resp.Header.Get("retry-after"), time.Now())
+		// Anything beyond a year is as good as a year.
+		retryAfter = retryafter.Parse(resp.Header.Get("retry-after"), time.Now(), 366*24*time.Hour)
 	}
 	return resp.StatusCode, body, retryAfter, nil
-}
-
-// parseRetryAfter reads a Retry-After value, delay-seconds or HTTP-date,
-// as a wait from now; zero if absent, malformed or past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Anything beyond a year is as good as a year; avoid overflow.
-		return time.Duration(min(secs, 366*24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

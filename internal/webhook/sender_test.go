@@ -317,27 +317,3 @@ func TestSenderNoSecret(t *testing.T) {
 		t.Errorf("receiver got %d unsigned requests", n)
 	}
 }
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"0", 0},
-		{"-5", 0},
-		{"7", 7 * time.Second},
-		{"99999999999999", 366 * 24 * time.Hour},
-		{"Sun, 01 Jun 2025 12:02:00 GMT", 2 * time.Minute},
-		{"Sun, 01 Jun 2025 11:00:00 GMT", 0},
-		{"Sunday, 01-Jun-25 12:00:30 GMT", 30 * time.Second},
-		{"later", 0},
-	}
-	for _, tt := range tests {
-		if got := parseRetryAfter(tt.in, now); got != tt.want {
-			t.Errorf("parseRetryAfter(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
