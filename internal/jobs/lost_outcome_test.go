@@ -22,6 +22,7 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/pgjson/pgjsontest"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/track"
 )
@@ -142,48 +143,10 @@ func TestTerminalAnswerWithBytesPostgresRefusesIsKept(t *testing.T) {
 // genOKBody is a Marksign "ok" answer whose strings hold random bytes and
 // escapes and whose data members hold random JSON.
 func genOKBody(r *rand.Rand) string {
+	str := func() string { return pgjsontest.String(r) }
 	return fmt.Sprintf(`{"status":"ok","country":%s,"code":%s,"name":%s,"surname":%s,"control_code":%s,`+
 		`"certificate":{"name":%s,"subject":{"serial_number":%s,"common_name":%s}},"sanctions_data":%s,"peps_data":%s}`,
-		genStr(r), genStr(r), genStr(r), genStr(r), genStr(r), genStr(r), genStr(r), genStr(r), genJSON(r, 0), genJSON(r, 0))
-}
-
-func genStr(r *rand.Rand) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for range r.IntN(10) {
-		switch r.IntN(5) {
-		case 0:
-			fmt.Fprintf(&b, `\u%04x`, []int{0, 0xd800, 0xdc00, 0xdbff, 0x7f, 0xfffe}[r.IntN(6)])
-		case 1:
-			b.WriteString(`\ud83d\ude00`)
-		default:
-			c := byte(r.IntN(256))
-			switch {
-			case c < 0x20:
-				fmt.Fprintf(&b, `\u%04x`, c)
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			default:
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func genJSON(r *rand.Rand, depth int) string {
-	switch k := r.IntN(6); {
-	case depth > 2 || k == 0:
-		return genStr(r)
-	case k == 1:
-		return []string{"1e131072", "-1e-16384", "0.5", "12345678901234567890123", "null", "true"}[r.IntN(6)]
-	case k == 2 || k == 3:
-		return "{" + genStr(r) + ":" + genJSON(r, depth+1) + "," + genStr(r) + ":" + genJSON(r, depth+1) + "}"
-	default:
-		return "[" + genJSON(r, depth+1) + "," + genJSON(r, depth+1) + "]"
-	}
+		str(), str(), str(), str(), str(), str(), str(), str(), pgjsontest.Value(r, 0), pgjsontest.Value(r, 0))
 }
 
 // Case 3: values the worker cannot handle are refused at registration, and

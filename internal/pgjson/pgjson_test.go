@@ -3,13 +3,13 @@ package pgjson_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/pollhook/pollhook/internal/pgjson"
+	"github.com/pollhook/pollhook/internal/pgjson/pgjsontest"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
 
@@ -74,7 +74,7 @@ func TestSanitizeProperty(t *testing.T) {
 	const n = 400
 	refusedAsIs := 0
 	for i := range n {
-		doc := genValue(r, 0)
+		doc := pgjsontest.Value(r, 0)
 		if !json.Valid([]byte(doc)) {
 			t.Fatalf("seed %d case %d: generator made invalid JSON %q", seed, i, doc)
 		}
@@ -108,84 +108,4 @@ func TestSanitizeProperty(t *testing.T) {
 		t.Fatalf("seed %d: %d of %d documents refused as is: the generator misses a class", seed, refusedAsIs, n)
 	}
 	t.Logf("seed %d: %d documents, %d of them refused by jsonb as is, all stored after Sanitize", seed, n, refusedAsIs)
-}
-
-// genValue writes a random JSON value.
-func genValue(r *rand.Rand, depth int) string {
-	k := r.IntN(7)
-	if depth > 3 {
-		k = r.IntN(3)
-	}
-	switch k {
-	case 0:
-		return genString(r)
-	case 1:
-		return genNumber(r)
-	case 2:
-		return []string{"true", "false", "null"}[r.IntN(3)]
-	case 3, 4:
-		var b strings.Builder
-		b.WriteByte('{')
-		for j := range r.IntN(4) {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(genString(r) + ":" + genValue(r, depth+1))
-		}
-		b.WriteByte('}')
-		return b.String()
-	default:
-		parts := make([]string, r.IntN(4))
-		for j := range parts {
-			parts[j] = genValue(r, depth+1)
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	}
-}
-
-// genString writes a JSON string of random raw bytes (control characters
-// escaped, as JSON requires) and random escapes, surrogates and NULs among
-// them.
-func genString(r *rand.Rand) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for range r.IntN(12) {
-		switch r.IntN(6) {
-		case 0:
-			fmt.Fprintf(&b, `\u%04x`, []int{0, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xfffd, 0x1f}[r.IntN(7)])
-		case 1:
-			b.WriteString(`\ud83d\ude00`)
-		case 2:
-			b.WriteString([]string{`\"`, `\\`, `\n`, `\/`, `\t`}[r.IntN(5)])
-		default:
-			c := byte(r.IntN(256))
-			switch {
-			case c < 0x20:
-				fmt.Fprintf(&b, `\u%04x`, c)
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			default:
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// genNumber writes a random JSON number, sometimes beyond numeric's range.
-func genNumber(r *rand.Rand) string {
-	s := fmt.Sprint(r.IntN(1000))
-	if r.IntN(2) == 0 {
-		s += "." + fmt.Sprint(r.IntN(1000))
-	}
-	if r.IntN(2) == 0 {
-		exps := []int{1, -1, 300, -300, 16380, -16380, 16384, -16384, 131070, 131073, -200000, 200000}
-		s += "e" + fmt.Sprint(exps[r.IntN(len(exps))])
-	}
-	if r.IntN(3) == 0 {
-		s = "-" + s
-	}
-	return s
 }
