@@ -90,25 +90,41 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 	t.Parallel()
 	h, _ := newSimHarness(t, simulator.Options{})
 	fastSchedule(h, 50*time.Millisecond)
-	var first atomic.Int64
-	h.receiver.script = func(n int) (int, http.Header, time.Duration) {
-		if n == 1 {
-			first.Store(time.Now().UnixNano())
-			return http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, 0
-		}
-		return 0, nil, 0
-	}
+	retried := retryAfterOnce(h)
 	h.start(t, nil)
 	id := h.insert(t, "fortid", "verification", simulator.FortIDSessionID(simulator.OutcomeSucceeded, 0))
 	h.eventFor(t, id, 20*time.Second)
-	if gap := time.Since(time.Unix(0, first.Load())); gap < 900*time.Millisecond {
-		t.Fatalf("second attempt %s after a 429 with Retry-After: 1, want about 1 s", gap)
-	}
+	retried.check(t)
 	// The receiver answered before the worker recorded the attempt.
 	var rows []attemptRow
 	waitUntil(t, 5*time.Second, func() bool { _, _, rows = h.attempts(t, id); return len(rows) == 2 })
 	if len(rows) != 2 || rows[0].Status == nil || *rows[0].Status != 429 {
 		t.Fatalf("attempts %+v, want a 429 then a success", rows)
+	}
+}
+
+// retryAfterAnswer scripts the receiver to answer a delivery's first
+// attempt 429 with Retry-After: 1 and later ones as usual.
+type retryAfterAnswer struct{ first atomic.Int64 }
+
+func retryAfterOnce(h *harness) *retryAfterAnswer {
+	a := &retryAfterAnswer{}
+	h.receiver.script = func(n int) (int, http.Header, time.Duration) {
+		if n == 1 {
+			a.first.Store(time.Now().UnixNano())
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, 0
+		}
+		return 0, nil, 0
+	}
+	return a
+}
+
+// check fails t unless the second attempt (just seen) came about the asked
+// second after the first.
+func (a *retryAfterAnswer) check(t *testing.T) {
+	t.Helper()
+	if gap := time.Since(time.Unix(0, a.first.Load())); gap < 900*time.Millisecond {
+		t.Fatalf("second attempt %s after a 429 with Retry-After: 1, want about 1 s", gap)
 	}
 }
 
