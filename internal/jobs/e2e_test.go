@@ -173,20 +173,28 @@ func newHarness(t *testing.T, provider http.Handler) *harness {
 	return &harness{tdb: tdb, providerURL: fsrv.URL, receiver: rcv, receiverURL: rsrv.URL, secret: secret, cfg: cfg}
 }
 
+// poller is a provider client for the harness's provider, with the test
+// credentials of both providers and requestTimeout per request.
+func (h *harness) poller(t *testing.T, requestTimeout time.Duration, logger *slog.Logger) *upstream.Client {
+	t.Helper()
+	c, err := upstream.New(upstream.Config{
+		FortID:         upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAPIKey}},
+		Marksign:       upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAccessToken}},
+		RequestTimeout: requestTimeout,
+	}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // start runs a Service until the test ends (or stop is called).
 func (h *harness) start(t *testing.T, logger *slog.Logger) (stop func()) {
 	t.Helper()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	poller, err := upstream.New(upstream.Config{
-		FortID:         upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAPIKey}},
-		Marksign:       upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAccessToken}},
-		RequestTimeout: 2 * time.Second,
-	}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	poller := h.poller(t, 2*time.Second, logger)
 	deps := jobs.Deps{
 		Pool:   h.tdb.Pool,
 		Schema: h.tdb.Schema,

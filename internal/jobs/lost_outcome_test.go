@@ -23,7 +23,6 @@ import (
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/pgjson/pgjsontest"
-	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/track"
 )
 
@@ -328,15 +327,7 @@ func TestDeadProviderDoesNotDelayTheOthers(t *testing.T) {
 	h.deps = func(d *jobs.Deps) {
 		// FortID's requests hang until the test ends: no request timeout
 		// frees a slot meanwhile, whatever the machine's speed.
-		poller, err := upstream.New(upstream.Config{
-			FortID:         upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAPIKey}},
-			Marksign:       upstream.ProviderConfig{BaseURL: h.providerURL, Accounts: upstream.Accounts{"default": testAccessToken}},
-			RequestTimeout: 5 * time.Minute,
-		}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Poller = poller
+		d.Poller = h.poller(t, 5*time.Minute, nil)
 	}
 	stop := h.start(t, nil)
 	defer func() {
