@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -69,11 +68,6 @@ func TestRedeliver(t *testing.T) {
 		if got := f.state(t, id); got != StatePending {
 			t.Errorf("Redeliver of a succeeded delivery: state %s, want pending", got)
 		}
-	}
-
-	err := f.inTx(t, func(tx pgx.Tx) error { return Redeliver(ctx, tx, f.river, id+1000) })
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("Redeliver(missing) = %v, want ErrNotFound", err)
 	}
 }
 
@@ -146,12 +140,5 @@ func TestReplayFailed(t *testing.T) {
 	})
 	if err != nil || n != 0 {
 		t.Errorf("second ReplayFailed = %d, %v; want 0", n, err)
-	}
-	err = f.inTx(t, func(tx pgx.Tx) error {
-		_, err := ReplayFailed(ctx, tx, f.river, "missing", time.Time{})
-		return err
-	})
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("ReplayFailed(missing) = %v, want ErrNotFound", err)
 	}
 }
