@@ -35,14 +35,7 @@ func NewEnqueuer(pool *pgxpool.Pool, client *river.Client[pgx.Tx], schema string
 // jobs are unique per session, so a session registered from Go meanwhile
 // keeps its one job.
 func (e *Enqueuer) EnqueuePending(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := e.enqueueBatch(ctx)
-		total += n
-		if err != nil || n < enqueueBatch {
-			return total, err
-		}
-	}
+	return inBatches(enqueueBatch, func() (int, error) { return e.enqueueBatch(ctx) })
 }
 
 func (e *Enqueuer) enqueueBatch(ctx context.Context) (int, error) {

@@ -43,31 +43,17 @@ type lookaheadScheduler struct {
 
 // run schedules until ctx ends.
 func (s *lookaheadScheduler) run(ctx context.Context) {
-	t := time.NewTicker(scheduleEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyTick(ctx, scheduleEvery, func() {
 		if _, err := s.once(ctx); err != nil && ctx.Err() == nil {
 			s.logger.WarnContext(ctx, "scheduling snoozed jobs ahead failed; River's own scheduler still runs", "error", err)
 		}
-	}
+	})
 }
 
 // once makes available every scheduled or retryable job due within
 // scheduleAhead, in batches, and returns how many it moved.
 func (s *lookaheadScheduler) once(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := s.batch(ctx)
-		total += n
-		if err != nil || n < scheduleBatch {
-			return total, err
-		}
-	}
+	return inBatches(scheduleBatch, func() (int, error) { return s.batch(ctx) })
 }
 
 func (s *lookaheadScheduler) batch(ctx context.Context) (int, error) {

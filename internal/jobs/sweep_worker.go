@@ -21,14 +21,7 @@ type sweeper struct {
 
 // run sweeps every interval until ctx ends.
 func (s *sweeper) run(ctx context.Context) {
-	t := time.NewTicker(s.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyTick(ctx, s.interval, func() {
 		n, err := s.enqueuer.EnqueuePending(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -38,5 +31,5 @@ func (s *sweeper) run(ctx context.Context) {
 			// work means a notification was missed.
 			s.logger.InfoContext(ctx, "sweep enqueued sessions the listener missed", "count", n)
 		}
-	}
+	})
 }
