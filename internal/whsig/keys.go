@@ -43,16 +43,26 @@ func NewKeyPair() (private, public string) {
 		PublicKeyPrefix + base64.StdEncoding.EncodeToString(pub)
 }
 
+// decodePrefixed returns the base64-decoded text after prefix in s, a key
+// written as what ("secret", "public key"). Its errors never contain s.
+func decodePrefixed(s, prefix, what string) ([]byte, error) {
+	enc, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return nil, errors.New(what + " does not start with " + prefix)
+	}
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return nil, errors.New(what + " is not valid base64 after " + prefix)
+	}
+	return b, nil
+}
+
 // ParseSecret returns the HMAC key of secret s: the base64-decoded text after
 // SecretPrefix, 24 to 64 bytes long. Its errors never contain the secret.
 func ParseSecret(s string) ([]byte, error) {
-	enc, ok := strings.CutPrefix(s, SecretPrefix)
-	if !ok {
-		return nil, errors.New("secret does not start with " + SecretPrefix)
-	}
-	key, err := base64.StdEncoding.DecodeString(enc)
+	key, err := decodePrefixed(s, SecretPrefix, "secret")
 	if err != nil {
-		return nil, errors.New("secret is not valid base64 after " + SecretPrefix)
+		return nil, err
 	}
 	if len(key) < MinSecretBytes || len(key) > MaxSecretBytes {
 		return nil, fmt.Errorf("secret decodes to %d bytes, want %d to %d", len(key), MinSecretBytes, MaxSecretBytes)
@@ -63,13 +73,9 @@ func ParseSecret(s string) ([]byte, error) {
 // ParsePrivateKey reads a "whsk_" key: base64 of a 64-byte ed25519 private
 // key, or of its 32-byte seed. Its errors never contain the key.
 func ParsePrivateKey(s string) (ed25519.PrivateKey, error) {
-	enc, ok := strings.CutPrefix(s, PrivateKeyPrefix)
-	if !ok {
-		return nil, errors.New("private key does not start with " + PrivateKeyPrefix)
-	}
-	b, err := base64.StdEncoding.DecodeString(enc)
+	b, err := decodePrefixed(s, PrivateKeyPrefix, "private key")
 	if err != nil {
-		return nil, errors.New("private key is not valid base64 after " + PrivateKeyPrefix)
+		return nil, err
 	}
 	switch len(b) {
 	case ed25519.SeedSize:
@@ -87,13 +93,9 @@ func ParsePrivateKey(s string) (ed25519.PrivateKey, error) {
 
 // ParsePublicKey reads a "whpk_" key: base64 of a 32-byte ed25519 public key.
 func ParsePublicKey(s string) (ed25519.PublicKey, error) {
-	enc, ok := strings.CutPrefix(s, PublicKeyPrefix)
-	if !ok {
-		return nil, errors.New("public key does not start with " + PublicKeyPrefix)
-	}
-	b, err := base64.StdEncoding.DecodeString(enc)
+	b, err := decodePrefixed(s, PublicKeyPrefix, "public key")
 	if err != nil {
-		return nil, errors.New("public key is not valid base64 after " + PublicKeyPrefix)
+		return nil, err
 	}
 	if len(b) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("public key decodes to %d bytes, want %d", len(b), ed25519.PublicKeySize)
