@@ -83,17 +83,10 @@ func Enable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name str
 	if err != nil {
 		return 0, fmt.Errorf("webhook: enable subscriber %q: %w", name, err)
 	}
-	rows, err := tx.Query(ctx, `UPDATE deliveries SET state = 'pending', updated_at = now()
+	ids, err := requeue(ctx, tx, inserter, `UPDATE deliveries SET state = 'pending', updated_at = now()
 		WHERE subscriber = $1 AND state = 'paused'
 		RETURNING id`, name)
 	if err != nil {
-		return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
-	}
-	if err := enqueue(ctx, tx, inserter, ids); err != nil {
 		return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
 	}
 	if !wasEnabled {

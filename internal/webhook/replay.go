@@ -52,20 +52,27 @@ func ReplayFailed(ctx context.Context, tx pgx.Tx, inserter Inserter, subscriber 
 	if !exists {
 		return 0, fmt.Errorf("webhook: subscriber %q: %w", subscriber, ErrNotFound)
 	}
-	rows, err := tx.Query(ctx, `UPDATE deliveries SET state = 'pending', updated_at = now()
+	ids, err := requeue(ctx, tx, inserter, `UPDATE deliveries SET state = 'pending', updated_at = now()
 		WHERE subscriber = $1 AND state = 'failed' AND created_at >= $2
 		RETURNING id`, subscriber, since)
 	if err != nil {
 		return 0, fmt.Errorf("webhook: replay failed deliveries of %q: %w", subscriber, err)
 	}
+	return len(ids), nil
+}
+
+// requeue runs update, an UPDATE of deliveries back to pending RETURNING
+// id, and inserts a delivery job for each row; it returns their ids.
+func requeue(ctx context.Context, tx pgx.Tx, inserter Inserter, update string, args ...any) ([]int64, error) {
+	rows, err := tx.Query(ctx, update, args...)
+	if err != nil {
+		return nil, err
+	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return 0, fmt.Errorf("webhook: replay failed deliveries of %q: %w", subscriber, err)
+		return nil, err
 	}
-	if err := enqueue(ctx, tx, inserter, ids); err != nil {
-		return 0, fmt.Errorf("webhook: replay failed deliveries of %q: %w", subscriber, err)
-	}
-	return len(ids), nil
+	return ids, enqueue(ctx, tx, inserter, ids)
 }
 
 // enqueue inserts a delivery job per id. Where a job for the delivery
