@@ -1,7 +1,8 @@
 -- Registration refuses what the worker cannot do, and a session's identity
 -- never changes after registration (docs/INVARIANTS.md, I5).
 --
--- Rules checked when a row is inserted (sessions_guard_insert):
+-- Rules checked when a row is inserted (trigger sessions_guard_insert;
+-- both triggers run the function sessions_guard):
 --   * pollhook's own columns (state, poll_job_id, outcome, answer, error,
 --     finished_at, redacted_at, created_at, updated_at) are left to their
 --     defaults: an app that sets one gets an error naming the column
@@ -46,20 +47,46 @@ FROM (
 ) AS keep
 WHERE s.id = keep.id AND s.external_id <> lower(s.external_id);
 
-CREATE FUNCTION sessions_guard_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One guard for both triggers: the checks of each operation, then the
+-- cancel_requested_at check and pollhook's own bypass both share, then the
+-- columns an app may not write.
+CREATE FUNCTION sessions_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     col text;
 BEGIN
-    IF NEW.provider = 'fortid' THEN
-        NEW.external_id := lower(NEW.external_id);
-    END IF;
-    IF NEW.provider = 'marksign' AND length(NEW.external_id) > 128 THEN
-        RAISE EXCEPTION 'sessions: a Marksign session token is at most 128 characters (got %)', length(NEW.external_id)
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_marksign_token_check', COLUMN = 'external_id';
-    END IF;
-    IF NEW.deadline IS NOT NULL AND NOT isfinite(NEW.deadline) THEN
-        RAISE EXCEPTION 'sessions: deadline must be a finite time (got %)', NEW.deadline
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_deadline_check', COLUMN = 'deadline';
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.provider = 'fortid' THEN
+            NEW.external_id := lower(NEW.external_id);
+        END IF;
+        IF NEW.provider = 'marksign' AND length(NEW.external_id) > 128 THEN
+            RAISE EXCEPTION 'sessions: a Marksign session token is at most 128 characters (got %)', length(NEW.external_id)
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_marksign_token_check', COLUMN = 'external_id';
+        END IF;
+        IF NEW.deadline IS NOT NULL AND NOT isfinite(NEW.deadline) THEN
+            RAISE EXCEPTION 'sessions: deadline must be a finite time (got %)', NEW.deadline
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_deadline_check', COLUMN = 'deadline';
+        END IF;
+    ELSE
+        col := CASE
+            WHEN NEW.provider IS DISTINCT FROM OLD.provider THEN 'provider'
+            WHEN NEW.flow IS DISTINCT FROM OLD.flow THEN 'flow'
+            WHEN NEW.external_id IS DISTINCT FROM OLD.external_id THEN 'external_id'
+            WHEN NEW.account IS DISTINCT FROM OLD.account THEN 'account'
+            WHEN NEW.locale IS DISTINCT FROM OLD.locale THEN 'locale'
+            -- A rename of the subscriber cascades from inside its foreign key's
+            -- trigger: the only way the subscriber column may change.
+            WHEN NEW.subscriber IS DISTINCT FROM OLD.subscriber AND pg_trigger_depth() < 2 THEN 'subscriber'
+            WHEN NEW.app_ref IS DISTINCT FROM OLD.app_ref THEN 'app_ref'
+            WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
+        END;
+        IF col IS NOT NULL THEN
+            RAISE EXCEPTION 'sessions.% cannot change after registration: register a new session instead', col
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_identity_immutable', COLUMN = col;
+        END IF;
+        IF OLD.state NOT IN ('pending', 'polling') AND NEW.state IS DISTINCT FROM OLD.state THEN
+            RAISE EXCEPTION 'sessions: session % already ended as %', OLD.id, OLD.state
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_state_final', COLUMN = 'state';
+        END IF;
     END IF;
     IF NEW.cancel_requested_at IS NOT NULL AND NOT isfinite(NEW.cancel_requested_at) THEN
         RAISE EXCEPTION 'sessions: cancel_requested_at must be a finite time'
@@ -68,91 +95,58 @@ BEGIN
     IF coalesce(current_setting('pollhook.internal', true), '') = 'on' THEN
         RETURN NEW;
     END IF;
-    col := CASE
-        WHEN NEW.state IS DISTINCT FROM 'pending' THEN 'state'
-        WHEN NEW.poll_job_id IS NOT NULL THEN 'poll_job_id'
-        WHEN NEW.outcome IS NOT NULL THEN 'outcome'
-        WHEN NEW.answer IS NOT NULL THEN 'answer'
-        WHEN NEW.error IS NOT NULL THEN 'error'
-        WHEN NEW.finished_at IS NOT NULL THEN 'finished_at'
-        WHEN NEW.redacted_at IS NOT NULL THEN 'redacted_at'
-        WHEN NEW.created_at IS DISTINCT FROM now() THEN 'created_at'
-        WHEN NEW.updated_at IS DISTINCT FROM now() THEN 'updated_at'
-    END;
-    IF col IS NOT NULL THEN
-        RAISE EXCEPTION 'sessions.% is written by pollhook: register a session without it', col
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_owned_columns', COLUMN = col,
-                  HINT = 'insert provider, flow, external_id, subscriber and optionally account, locale, app_ref, deadline';
-    END IF;
-    IF NEW.deadline IS NOT NULL AND NEW.deadline <= NEW.created_at THEN
-        RAISE EXCEPTION 'sessions: deadline % is not after the registration time %', NEW.deadline, NEW.created_at
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_deadline_check', COLUMN = 'deadline';
+    IF TG_OP = 'INSERT' THEN
+        col := CASE
+            WHEN NEW.state IS DISTINCT FROM 'pending' THEN 'state'
+            WHEN NEW.poll_job_id IS NOT NULL THEN 'poll_job_id'
+            WHEN NEW.outcome IS NOT NULL THEN 'outcome'
+            WHEN NEW.answer IS NOT NULL THEN 'answer'
+            WHEN NEW.error IS NOT NULL THEN 'error'
+            WHEN NEW.finished_at IS NOT NULL THEN 'finished_at'
+            WHEN NEW.redacted_at IS NOT NULL THEN 'redacted_at'
+            WHEN NEW.created_at IS DISTINCT FROM now() THEN 'created_at'
+            WHEN NEW.updated_at IS DISTINCT FROM now() THEN 'updated_at'
+        END;
+        IF col IS NOT NULL THEN
+            RAISE EXCEPTION 'sessions.% is written by pollhook: register a session without it', col
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_owned_columns', COLUMN = col,
+                      HINT = 'insert provider, flow, external_id, subscriber and optionally account, locale, app_ref, deadline';
+        END IF;
+        IF NEW.deadline IS NOT NULL AND NEW.deadline <= NEW.created_at THEN
+            RAISE EXCEPTION 'sessions: deadline % is not after the registration time %', NEW.deadline, NEW.created_at
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_deadline_check', COLUMN = 'deadline';
+        END IF;
+    ELSE
+        col := CASE
+            WHEN NEW.state IS DISTINCT FROM OLD.state THEN 'state'
+            WHEN NEW.poll_job_id IS DISTINCT FROM OLD.poll_job_id
+                AND NOT (OLD.poll_job_id IS NULL AND OLD.state = 'pending') THEN 'poll_job_id'
+            WHEN NEW.outcome IS DISTINCT FROM OLD.outcome THEN 'outcome'
+            WHEN NEW.answer IS DISTINCT FROM OLD.answer THEN 'answer'
+            WHEN NEW.error IS DISTINCT FROM OLD.error THEN 'error'
+            WHEN NEW.deadline IS DISTINCT FROM OLD.deadline THEN 'deadline'
+            WHEN NEW.finished_at IS DISTINCT FROM OLD.finished_at THEN 'finished_at'
+            WHEN NEW.redacted_at IS DISTINCT FROM OLD.redacted_at THEN 'redacted_at'
+        END;
+        IF col IS NOT NULL THEN
+            RAISE EXCEPTION 'sessions.% is written by pollhook: apps may only set cancel_requested_at', col
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_owned_columns', COLUMN = col;
+        END IF;
     END IF;
     RETURN NEW;
 END;
 $$;
 CREATE TRIGGER sessions_guard_insert
     BEFORE INSERT ON sessions
-    FOR EACH ROW EXECUTE FUNCTION sessions_guard_insert();
-
-CREATE FUNCTION sessions_guard_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    col text;
-BEGIN
-    col := CASE
-        WHEN NEW.provider IS DISTINCT FROM OLD.provider THEN 'provider'
-        WHEN NEW.flow IS DISTINCT FROM OLD.flow THEN 'flow'
-        WHEN NEW.external_id IS DISTINCT FROM OLD.external_id THEN 'external_id'
-        WHEN NEW.account IS DISTINCT FROM OLD.account THEN 'account'
-        WHEN NEW.locale IS DISTINCT FROM OLD.locale THEN 'locale'
-        -- A rename of the subscriber cascades from inside its foreign key's
-        -- trigger: the only way the subscriber column may change.
-        WHEN NEW.subscriber IS DISTINCT FROM OLD.subscriber AND pg_trigger_depth() < 2 THEN 'subscriber'
-        WHEN NEW.app_ref IS DISTINCT FROM OLD.app_ref THEN 'app_ref'
-        WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
-    END;
-    IF col IS NOT NULL THEN
-        RAISE EXCEPTION 'sessions.% cannot change after registration: register a new session instead', col
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_identity_immutable', COLUMN = col;
-    END IF;
-    IF OLD.state NOT IN ('pending', 'polling') AND NEW.state IS DISTINCT FROM OLD.state THEN
-        RAISE EXCEPTION 'sessions: session % already ended as %', OLD.id, OLD.state
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_state_final', COLUMN = 'state';
-    END IF;
-    IF NEW.cancel_requested_at IS NOT NULL AND NOT isfinite(NEW.cancel_requested_at) THEN
-        RAISE EXCEPTION 'sessions: cancel_requested_at must be a finite time'
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_cancel_requested_at_check', COLUMN = 'cancel_requested_at';
-    END IF;
-    IF coalesce(current_setting('pollhook.internal', true), '') = 'on' THEN
-        RETURN NEW;
-    END IF;
-    col := CASE
-        WHEN NEW.state IS DISTINCT FROM OLD.state THEN 'state'
-        WHEN NEW.poll_job_id IS DISTINCT FROM OLD.poll_job_id
-            AND NOT (OLD.poll_job_id IS NULL AND OLD.state = 'pending') THEN 'poll_job_id'
-        WHEN NEW.outcome IS DISTINCT FROM OLD.outcome THEN 'outcome'
-        WHEN NEW.answer IS DISTINCT FROM OLD.answer THEN 'answer'
-        WHEN NEW.error IS DISTINCT FROM OLD.error THEN 'error'
-        WHEN NEW.deadline IS DISTINCT FROM OLD.deadline THEN 'deadline'
-        WHEN NEW.finished_at IS DISTINCT FROM OLD.finished_at THEN 'finished_at'
-        WHEN NEW.redacted_at IS DISTINCT FROM OLD.redacted_at THEN 'redacted_at'
-    END;
-    IF col IS NOT NULL THEN
-        RAISE EXCEPTION 'sessions.% is written by pollhook: apps may only set cancel_requested_at', col
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'sessions_owned_columns', COLUMN = col;
-    END IF;
-    RETURN NEW;
-END;
-$$;
+    FOR EACH ROW EXECUTE FUNCTION sessions_guard();
 CREATE TRIGGER sessions_guard_update
     BEFORE UPDATE ON sessions
-    FOR EACH ROW EXECUTE FUNCTION sessions_guard_update();
+    FOR EACH ROW EXECUTE FUNCTION sessions_guard();
 -- +goose StatementEnd
 
 -- +goose Down
 -- +goose StatementBegin
 DROP TRIGGER sessions_guard_update ON sessions;
-DROP FUNCTION sessions_guard_update();
 DROP TRIGGER sessions_guard_insert ON sessions;
-DROP FUNCTION sessions_guard_insert();
+DROP FUNCTION sessions_guard();
 -- +goose StatementEnd
