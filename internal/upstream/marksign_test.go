@@ -155,13 +155,14 @@ func TestMarksignStatuses(t *testing.T) {
 	inProgress := want{state: StateInProgress}
 	transient := want{state: StateInProgress, transient: true}
 	credentials := want{state: StateInProgress, credentials: true}
-	tests := []struct {
+	type pollCase struct {
 		name   string
 		status int
 		body   string
 		want   want
 		code   int
-	}{
+	}
+	tests := []pollCase{
 		{name: "waiting", status: 200, body: marksignWaiting, want: inProgress},
 		{name: "ok", status: 200, body: marksignIdentificationOK(), want: want{state: StateSucceeded}},
 		{name: "unknown status", status: 200, body: `{"status": "pending_confirmation"}`, want: want{state: StateInProgress, unknown: "pending_confirmation"}},
@@ -204,20 +205,8 @@ func TestMarksignStatuses(t *testing.T) {
 	for _, c := range codes {
 		body := fmt.Sprintf(`{"status": "error", "message": "message of %d", "error_code": %d}`, c.code, c.code)
 		tests = append(tests,
-			struct {
-				name   string
-				status int
-				body   string
-				want   want
-				code   int
-			}{fmt.Sprintf("%d as HTTP 200", c.code), 200, body, c.want, c.code},
-			struct {
-				name   string
-				status int
-				body   string
-				want   want
-				code   int
-			}{fmt.Sprintf("%d as HTTP %d", c.code, c.code/100), c.code / 100, body, c.want, c.code},
+			pollCase{fmt.Sprintf("%d as HTTP 200", c.code), 200, body, c.want, c.code},
+			pollCase{fmt.Sprintf("%d as HTTP %d", c.code, c.code/100), c.code / 100, body, c.want, c.code},
 		)
 	}
 	for _, tt := range tests {
