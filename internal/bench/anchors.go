@@ -55,10 +55,7 @@ func MeasureAnchors(ctx context.Context, cfg Config, p *progress) (*AnchorsResul
 					return res, fmt.Errorf("river at %s: %w", c.riverSetting(), err)
 				}
 				p.printf("anchors: river no-op %s: %.0f jobs/s", r.Setting, r.JobsPerSecond)
-				res.River = append(res.River, *r)
-				if r.JobsPerSecond > res.River[res.BestRiver].JobsPerSecond {
-					res.BestRiver = len(res.River) - 1
-				}
+				addRun(&res.River, &res.BestRiver, *r, RiverResult.rate)
 				if isDefault {
 					riverDefault = r.JobsPerSecond
 				}
@@ -71,10 +68,7 @@ func MeasureAnchors(ctx context.Context, cfg Config, p *progress) (*AnchorsResul
 				return res, fmt.Errorf("floor at %s: %w", c.riverSetting(), err)
 			}
 			p.printf("anchors: floor %s: %.0f polls/s", fl.Setting, fl.PollsPerSecond)
-			res.Floor = append(res.Floor, *fl)
-			if fl.PollsPerSecond > res.Floor[res.BestFloor].PollsPerSecond {
-				res.BestFloor = len(res.Floor) - 1
-			}
+			addRun(&res.Floor, &res.BestFloor, *fl, PollResult.rate)
 			pc := c
 			pc.FetchCooldown = 0
 			if f.PollInterval == DefaultFetch().PollInterval {
@@ -85,10 +79,7 @@ func MeasureAnchors(ctx context.Context, cfg Config, p *progress) (*AnchorsResul
 				return res, fmt.Errorf("pollhook at %s: %w", pc.pollhookSetting(), err)
 			}
 			p.printf("anchors: pollhook %s: %.0f polls/s", ph.Setting, ph.PollsPerSecond)
-			res.Pollhook = append(res.Pollhook, *ph)
-			if ph.PollsPerSecond > res.Pollhook[res.BestPollhook].PollsPerSecond {
-				res.BestPollhook = len(res.Pollhook) - 1
-			}
+			addRun(&res.Pollhook, &res.BestPollhook, *ph, PollResult.rate)
 			if isDefault {
 				floorDefault, pollDefault = fl.PollsPerSecond, ph.PollsPerSecond
 			}
@@ -105,6 +96,19 @@ func MeasureAnchors(ctx context.Context, cfg Config, p *progress) (*AnchorsResul
 	}
 	return res, nil
 }
+
+// addRun appends run to runs and points best at it when it is the fastest
+// by rate.
+func addRun[T any](runs *[]T, best *int, run T, rate func(T) float64) {
+	*runs = append(*runs, run)
+	if rate(run) > rate((*runs)[*best]) {
+		*best = len(*runs) - 1
+	}
+}
+
+func (r RiverResult) rate() float64 { return r.JobsPerSecond }
+
+func (r PollResult) rate() float64 { return r.PollsPerSecond }
 
 func ratio(a, b float64) float64 {
 	if a == 0 || b == 0 {
