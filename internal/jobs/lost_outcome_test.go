@@ -4,7 +4,6 @@ package jobs_test
 // Postgres, the real worker and loopback HTTP servers.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -394,9 +393,8 @@ func TestProviderTextStaysOutOfLogsAndMetadata(t *testing.T) {
 	})
 	h := newHarness(t, prov)
 	h.cfg.CredentialsBackoff = 100 * time.Millisecond
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs logBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.start(t, logger)
 	sid := h.insert(t, "marksign", "smartid_identification", "tok-text")
 	got := h.eventFor(t, sid, 20*time.Second)
@@ -421,8 +419,6 @@ func TestProviderTextStaysOutOfLogsAndMetadata(t *testing.T) {
 	if leaks != 0 {
 		t.Errorf("%d River jobs hold the personal code in their metadata, errors or args", leaks)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if strings.Contains(logs.String(), personal) {
 		t.Errorf("logs hold the personal code:\n%s", grepLines(logs.String(), personal))
 	}
@@ -459,9 +455,8 @@ func TestHandoffRefusedForGoodEndsTheSessionLoudly(t *testing.T) {
 		CREATE TRIGGER refuse_outcomes BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION refuse_outcomes()`); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	var logs logBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	h.start(t, logger)
 	sid := h.insert(t, "marksign", "smartid_identification", "tok-refused-handoff")
 	got := h.eventFor(t, sid, 20*time.Second)
@@ -471,8 +466,6 @@ func TestHandoffRefusedForGoodEndsTheSessionLoudly(t *testing.T) {
 	if n := prov.pollsOf("tok-refused-handoff"); n != 1 {
 		t.Fatalf("polled %d times, want 1: no re-poll after the terminal answer", n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"database refused the session's outcome`) ||
 		!strings.Contains(grepLines(logs.String(), `"level":"ERROR"`), sid) || !strings.Contains(logs.String(), `"sqlstate":"P0001"`) {
 		t.Fatalf("no ERROR naming the session and the SQLSTATE:\n%s", logs.String())

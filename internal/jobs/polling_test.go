@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -329,9 +328,8 @@ func TestCredentialsFailureBacksOffAndFailsAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	h, sim := newSimHarness(t, simulator.Options{})
 	h.cfg.CredentialsBackoff = 400 * time.Millisecond
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs logBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	token := simulator.MarksignToken(simulator.OutcomeSucceeded, 0)
 	id := h.insert(t, "marksign", "smartid_identification", token, "account='revoked'",
 		fmt.Sprintf("deadline='%s'", time.Now().Add(2*time.Second).Format(time.RFC3339Nano)))
@@ -347,8 +345,6 @@ func TestCredentialsFailureBacksOffAndFailsAtTheDeadline(t *testing.T) {
 	if n := sim.Polls(token); n < 2 || n > 7 {
 		t.Fatalf("polled %d times in 2 s with a 400 ms credentials backoff", n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"provider refused credentials`) || !strings.Contains(logs.String(), `"account":"revoked"`) {
 		t.Fatalf("no error log naming the account:\n%s", logs.String())
 	}
@@ -357,17 +353,6 @@ func TestCredentialsFailureBacksOffAndFailsAtTheDeadline(t *testing.T) {
 			t.Fatalf("logs contain a credential %q", secret)
 		}
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestFiveThousandSessionsFromOneStatement(t *testing.T) {

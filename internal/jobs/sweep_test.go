@@ -1,11 +1,9 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,10 +21,8 @@ func TestSweepPicksUpMissedNotificationsOutsideRiver(t *testing.T) {
 	if _, err := h.tdb.Pool.Exec(ctx, `ALTER TABLE sessions DISABLE TRIGGER sessions_registered_notify`); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	logs := func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
-	h.start(t, slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	var logs logBuffer
+	h.start(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	time.Sleep(300 * time.Millisecond) // the listener's start-up pass is over
 	for i := range 3 {
 		h.insertFortID(t, uuidN(200+i), "")
@@ -36,8 +32,8 @@ func TestSweepPicksUpMissedNotificationsOutsideRiver(t *testing.T) {
 			t.Fatalf("event %s, want session.failed", r.event.Type)
 		}
 	}
-	if !strings.Contains(logs(), "sweep enqueued sessions the listener missed") {
-		t.Errorf("the sessions were not picked up by the sweep; logs:\n%s", logs())
+	if !strings.Contains(logs.String(), "sweep enqueued sessions the listener missed") {
+		t.Errorf("the sessions were not picked up by the sweep; logs:\n%s", logs.String())
 	}
 	var other, sweeps int
 	if err := h.tdb.Pool.QueryRow(ctx, `SELECT
