@@ -15,6 +15,7 @@ import (
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/version"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -190,7 +191,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 
 	c.Sender = webhook.SenderConfig{
 		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", 15*time.Second),
-		UserAgent: "pollhook/" + upstream.Version,
+		UserAgent: version.UserAgent(),
 		Guard: webhook.Guard{
 			AllowHTTP:  r.boolean("POLLHOOK_WEBHOOK_ALLOW_HTTP", false),
 			AllowCIDRs: r.cidrs("POLLHOOK_WEBHOOK_ALLOW_CIDRS"),
