@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,7 +19,13 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("POLLHOOK_WORKER_AS_COMMAND") == "1" {
-		os.Exit(run())
+		var args []string
+		for _, a := range os.Args[1:] {
+			if !strings.HasPrefix(a, "-test.") {
+				args = append(args, a)
+			}
+		}
+		os.Exit(run(args, os.Stdout, os.Stderr, os.LookupEnv))
 	}
 	os.Exit(m.Run())
 }

@@ -11,6 +11,8 @@
 package version
 
 import (
+	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 )
@@ -65,3 +67,10 @@ func fromBuildInfo(info *debug.BuildInfo) string {
 // UserAgent is the User-Agent pollhook sends to providers and subscribers:
 // "pollhook/" and the version.
 func UserAgent() string { return "pollhook/" + String() }
+
+// Line is what a command prints for --version: its name, pollhook's version
+// and the Go toolchain and platform it was built for, e.g.
+// "worker pollhook v0.3.0 (go1.26.0 linux/amd64)".
+func Line(command string) string {
+	return fmt.Sprintf("%s pollhook %s (%s %s/%s)", command, String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -42,3 +42,11 @@ func TestStringAndUserAgent(t *testing.T) {
 		t.Fatalf("UserAgent() = %q", got)
 	}
 }
+
+func TestLine(t *testing.T) {
+	t.Parallel()
+	got := Line("worker")
+	if !strings.HasPrefix(got, "worker pollhook "+String()+" (go") || !strings.Contains(got, "/") {
+		t.Fatalf("Line = %q", got)
+	}
+}
