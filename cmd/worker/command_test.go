@@ -71,31 +71,6 @@ func TestBadConfigurationExits2(t *testing.T) {
 	}
 }
 
-func TestReadyURL(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ addr, want, err string }{
-		{addr: "127.0.0.1:8080", want: "http://127.0.0.1:8080/readyz"},
-		{addr: "0.0.0.0:8080", want: "http://127.0.0.1:8080/readyz"},
-		{addr: ":9000", want: "http://127.0.0.1:9000/readyz"},
-		{addr: "[::]:8080", want: "http://[::1]:8080/readyz"},
-		{addr: "worker.internal:80", want: "http://worker.internal:80/readyz"},
-		{addr: "127.0.0.1:0", err: "no fixed port"},
-		{addr: "8080", err: "missing port"},
-	}
-	for _, tt := range tests {
-		got, err := readyURL(tt.addr)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("readyURL(%q) = %q, %v; want error %q", tt.addr, got, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("readyURL(%q) = %q, %v; want %q", tt.addr, got, err, tt.want)
-		}
-	}
-}
-
 // TestHealthcheckExitCodes checks the healthcheck against loopback servers
 // that answer ready, not ready, nothing, and a bad address.
 func TestHealthcheckExitCodes(t *testing.T) {

@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 	case len(rest) == 0:
 		return runWorker(stderr, lookup)
 	case rest[0] == "healthcheck" && len(rest) == 1:
-		return healthcheck(stdout, stderr, lookup)
+		return runHealthcheck(stdout, stderr, lookup)
 	case rest[0] == "healthcheck":
 		fmt.Fprintf(stderr, "worker: healthcheck takes no arguments, got %q\n\n%s", rest[1:], usage)
 		return exitUsage
