@@ -166,15 +166,48 @@ type sessionDetail struct {
 
 // pollJobJSON is a session's River poll job.
 type pollJobJSON struct {
-	ID          int64             `json:"id"`
-	State       string            `json:"state"`
-	Attempt     int               `json:"attempt"`
-	MaxAttempts int               `json:"max_attempts"`
-	ScheduledAt time.Time         `json:"scheduled_at"`
-	FinalizedAt *time.Time        `json:"finalized_at"`
-	LastError   string            `json:"last_job_error,omitempty"`
-	Progress    jobs.PollProgress `json:"progress"`
+	ID          int64        `json:"id"`
+	State       string       `json:"state"`
+	Attempt     int          `json:"attempt"`
+	MaxAttempts int          `json:"max_attempts"`
+	ScheduledAt time.Time    `json:"scheduled_at"`
+	FinalizedAt *time.Time   `json:"finalized_at"`
+	LastError   *string      `json:"last_job_error"`
+	Progress    progressJSON `json:"progress"`
 }
+
+// progressJSON is a poll job's progress with every field present: null
+// where there is nothing to say.
+type progressJSON struct {
+	Polls               int        `json:"polls"`
+	LastPolledAt        *time.Time `json:"last_polled_at"`
+	LastResult          *string    `json:"last_result"`
+	LastHTTPStatus      *int       `json:"last_http_status"`
+	LastUnknownStatus   *string    `json:"last_unknown_status"`
+	LastError           *string    `json:"last_error"`
+	Transient           int        `json:"transient"`
+	CredentialsFailures int        `json:"credentials_failures"`
+	// NextPollAt is null once the session or its job has finished: no poll
+	// is coming.
+	NextPollAt *time.Time `json:"next_poll_at"`
+}
+
+// newProgressJSON converts a poll job's progress; finished drops the next
+// poll time, which a finished job keeps from its last run.
+func newProgressJSON(p jobs.PollProgress, finished bool) progressJSON {
+	out := progressJSON{
+		Polls: p.Polls, LastPolledAt: nonZero(p.LastPolledAt), LastResult: nonZero(p.LastResult),
+		LastHTTPStatus: nonZero(p.LastHTTPStatus), LastUnknownStatus: nonZero(p.LastUnknownStatus),
+		LastError: nonZero(p.LastError), Transient: p.Transient, CredentialsFailures: p.CredentialsFailures,
+	}
+	if !finished {
+		out.NextPollAt = nonZero(p.NextPollAt)
+	}
+	return out
+}
+
+// sessionOpen reports whether a session in state is still being polled.
+func sessionOpen(state string) bool { return state == "pending" || state == "polling" }
 
 func sessionsShow(ctx context.Context, e *env, args []string) error {
 	id, err := parseSessionID(args[0])
@@ -200,7 +233,7 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("show session %s: %w", id, err)
 	}
 	if s.PollJobID != nil {
-		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID); err != nil {
+		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID, !sessionOpen(s.State)); err != nil {
 			return fmt.Errorf("show session %s: %w", id, err)
 		}
 	}
@@ -214,7 +247,9 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 }
 
 // pollJob reads a poll job and its progress; nil if River has deleted it.
-func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
+// sessionFinished says the session has ended, so no poll is coming whatever
+// the job's metadata says.
+func pollJob(ctx context.Context, e *env, id int64, sessionFinished bool) (*pollJobJSON, error) {
 	client, err := e.river(ctx)
 	if err != nil {
 		return nil, err
@@ -231,9 +266,9 @@ func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
 		ScheduledAt: job.ScheduledAt, FinalizedAt: job.FinalizedAt,
 	}
 	if n := len(job.Errors); n > 0 {
-		out.LastError = job.Errors[n-1].Error
+		out.LastError = &job.Errors[n-1].Error
 	}
-	out.Progress = jobs.ProgressFromMetadata(job.Metadata)
+	out.Progress = newProgressJSON(jobs.ProgressFromMetadata(job.Metadata), sessionFinished || job.FinalizedAt != nil)
 	return out, nil
 }
 
@@ -290,22 +325,26 @@ func writeSessionDetail(e *env, s *sessionDetail) error {
 			field("finalized at", fmtTimePtr(j.FinalizedAt))
 		}
 		field("polls", strconv.Itoa(p.Polls))
-		field("last polled at", fmtTime(p.LastPolledAt))
-		last := p.LastResult
-		if p.LastHTTPStatus != 0 {
-			last += fmt.Sprintf(" (HTTP %d)", p.LastHTTPStatus)
+		field("last polled at", fmtTimePtr(p.LastPolledAt))
+		last := deref(p.LastResult)
+		if p.LastHTTPStatus != nil {
+			last += fmt.Sprintf(" (HTTP %d)", *p.LastHTTPStatus)
 		}
-		if p.LastUnknownStatus != "" {
-			last += fmt.Sprintf(" (status %q)", p.LastUnknownStatus)
+		if p.LastUnknownStatus != nil {
+			last += fmt.Sprintf(" (status %q)", *p.LastUnknownStatus)
 		}
 		field("last result", last)
-		field("last error", p.LastError)
+		field("last error", deref(p.LastError))
 		if p.Transient > 0 || p.CredentialsFailures > 0 {
 			field("failures", fmt.Sprintf("%d transient, %d credentials", p.Transient, p.CredentialsFailures))
 		}
-		field("next poll at", fmtTime(p.NextPollAt))
-		if j.LastError != "" {
-			field("last job error", j.LastError)
+		if p.NextPollAt != nil {
+			field("next poll at", fmtTimePtr(p.NextPollAt))
+		} else {
+			field("next poll at", "none: the session has ended")
+		}
+		if j.LastError != nil {
+			field("last job error", *j.LastError)
 		}
 		if err := t.flush(); err != nil {
 			return err
@@ -321,12 +360,14 @@ func writeSessionDetail(e *env, s *sessionDetail) error {
 	return writeDeliveryTable(w, s.Deliveries)
 }
 
-// cancelJSON is the result of sessions cancel.
+// cancelJSON is the result of sessions cancel. Cancelled is false when
+// the session had already ended (State says how) or its cancellation was
+// already requested (CancelRequestedAt says when).
 type cancelJSON struct {
-	SessionID string `json:"session_id"`
-	Cancelled bool   `json:"cancelled"`
-	State     string `json:"state"`
-	Reason    string `json:"reason,omitempty"`
+	SessionID         string     `json:"session_id"`
+	Cancelled         bool       `json:"cancelled"`
+	State             string     `json:"state"`
+	CancelRequestedAt *time.Time `json:"cancel_requested_at"`
 }
 
 func sessionsCancel(ctx context.Context, e *env, args []string) error {
@@ -339,14 +380,13 @@ func sessionsCancel(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res := cancelJSON{SessionID: id}
-	var requestedAt *time.Time
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		ok, err := tracker.Cancel(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		res.Cancelled = ok
-		return tx.QueryRow(ctx, `SELECT state, cancel_requested_at FROM sessions WHERE id = $1`, id).Scan(&res.State, &requestedAt)
+		return tx.QueryRow(ctx, `SELECT state, cancel_requested_at FROM sessions WHERE id = $1`, id).Scan(&res.State, &res.CancelRequestedAt)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("session %s does not exist", id)
@@ -358,12 +398,10 @@ func sessionsCancel(ctx context.Context, e *env, args []string) error {
 	switch {
 	case res.Cancelled:
 		msg = fmt.Sprintf("Cancelled session %s: its poll job ends it as cancelled at its next run and sends session.cancelled.", id)
-	case res.State != "pending" && res.State != "polling":
-		res.Reason = "session already ended as " + res.State
+	case !sessionOpen(res.State):
 		msg = fmt.Sprintf("Not cancelled: session %s already ended as %s.", id, res.State)
 	default:
-		res.Reason = "cancellation already requested at " + fmtTimePtr(requestedAt)
-		msg = fmt.Sprintf("Not cancelled again: cancellation of session %s was requested at %s; its poll job ends it at its next run.", id, fmtTimePtr(requestedAt))
+		msg = fmt.Sprintf("Not cancelled again: cancellation of session %s was requested at %s; its poll job ends it at its next run.", id, fmtTimePtr(res.CancelRequestedAt))
 	}
 	if e.json {
 		return writeJSON(e.stdout, res)
