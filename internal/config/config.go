@@ -44,7 +44,7 @@ func ownVars() []Var {
 		{"DATABASE_URL", db.DefaultURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
 		{"POLLHOOK_DB_MAX_CONNS", "40", "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
-		{"POLLHOOK_HTTP_ADDR", "127.0.0.1:8080", "listen address of /healthz, /readyz and /metrics"},
+		{"POLLHOOK_HTTP_ADDR", "127.0.0.1:8080", "listen address of /healthz, /readyz, /metrics, and of River UI and pprof when they are enabled: keep it on loopback or a private network, never public"},
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"POLLHOOK_LOG_FORMAT", "auto", "auto (text on a terminal, JSON otherwise), text or json"},
@@ -57,7 +57,7 @@ func ownVars() []Var {
 		{"POLLHOOK_FORTID_SESSION_TIMEOUT", "5m", "the Verifier Service's session_timeout_secs"},
 		{"POLLHOOK_FORTID_GRACE_PERIOD", "1m", "the Verifier Service's session_timeout_grace_period_secs"},
 		{"POLLHOOK_MARKSIGN_DEADLINE", "5m", "how long after registration a Marksign session is polled"},
-		{"POLLHOOK_BACKOFF_<FLOW>", "see README", "a flow's schedule as initial,multiplier,max,randomization, e.g. 1s,1.5,5s,0.1"},
+		{"POLLHOOK_BACKOFF_<FLOW>", backoffDefaults(), backoffDoc()},
 		{"POLLHOOK_CREDENTIALS_BACKOFF", "1m", "wait between polls while a provider refuses an account's credentials"},
 		{"POLLHOOK_WEBHOOK_TIMEOUT", "15s", "webhook request timeout"},
 		{"POLLHOOK_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h", "delays before each webhook retry (±20% jitter)"},
@@ -166,7 +166,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		if flow != upstream.FlowFortIDVerification {
 			fc.Deadline = msDeadline
 		}
-		name := "POLLHOOK_BACKOFF_" + strings.ToUpper(string(flow))
+		name := backoffVarName(flow)
 		if v, ok := lookup(name); ok && v != "" {
 			b, err := ParseBackoff(v)
 			if err != nil {
