@@ -105,7 +105,7 @@ func TestDeliveries(t *testing.T) {
 				h.exec(t, `UPDATE delivery_attempts SET url = 'https://shop.example/hooks?token=tok123'`)
 			},
 			args:    []string{"deliveries", "show", "7"},
-			want:    []string{"https://REDACTED@shop.example/hooks?token=REDACTED"},
+			want:    []string{"https://redacted@shop.example/hooks?token=redacted"},
 			notWant: []string{"hookuser", "hookpass", "tok123"},
 		},
 		{
@@ -115,7 +115,7 @@ func TestDeliveries(t *testing.T) {
 				h.exec(t, `UPDATE delivery_attempts SET url = 'https://shop.example/hooks?token=tok123'`)
 			},
 			args:    []string{"deliveries", "show", "7", "--json"},
-			want:    []string{`"url": "https://shop.example/hooks?token=REDACTED"`},
+			want:    []string{`"url": "https://shop.example/hooks?token=redacted"`},
 			notWant: []string{"hookuser", "hookpass", "tok123"},
 		},
 		{
