@@ -22,7 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/internal/db"
-	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 // Session is a session to track.
@@ -124,7 +124,7 @@ func (t *Tracker) Register(ctx context.Context, tx pgx.Tx, s Session) (Registrat
 	}
 	reg.Created = true
 
-	res, err := t.inserter.InsertTx(ctx, tx, jobs.PollArgs{SessionID: reg.SessionID}, nil)
+	res, err := t.inserter.InsertTx(ctx, tx, jobargs.Poll{SessionID: reg.SessionID}, nil)
 	if err != nil {
 		return Registration{}, fmt.Errorf("track: insert poll job for session %s: %w", reg.SessionID, err)
 	}

@@ -18,12 +18,12 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/migrate"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/webhook"
-	"github.com/pollhook/pollhook/internal/worker"
 	"github.com/pollhook/pollhook/receiver"
 )
 
@@ -147,7 +147,7 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	if err != nil {
 		return err
 	}
-	w, err := worker.Start(ctx, cfg, logger, worker.Options{FetchPollInterval: 100 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/version"
 )
@@ -59,7 +60,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (opts options, code int
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&opts.keep, "keep", false, "keep running after every webhook arrived (Ctrl-C stops)")
 	fs.DurationVar(&opts.timeout, "timeout", 2*time.Minute, "give up if the webhooks have not all arrived by then")
-	fs.StringVar(&opts.httpAddr, "http", "127.0.0.1:8080", "worker HTTP address (health, metrics, River UI)")
+	fs.StringVar(&opts.httpAddr, "http", config.DefaultHTTPAddr, "worker HTTP address (health, metrics, River UI)")
 	fs.BoolVar(&opts.verbose, "v", false, "show the worker's own logs too")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	usage := func(w io.Writer) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/version"
 )
@@ -20,8 +21,7 @@ import (
 // runIn runs the command in this process with env as its whole environment.
 func runIn(env map[string]string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	code = run(args, &out, &errOut, lookup)
+	code = run(args, &out, &errOut, config.Lookup(env))
 	return code, out.String(), errOut.String()
 }
 

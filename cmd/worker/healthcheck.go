@@ -12,9 +12,9 @@ import (
 // runHealthcheck asks the worker listening on POLLHOOK_HTTP_ADDR whether it is
 // ready (GET /readyz) and returns exitOK if it answers 200, exitFailed if
 // not, exitUsage if the address cannot be checked.
-func runHealthcheck(stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	addr := httpAddrDefault()
-	if v, ok := lookup("POLLHOOK_HTTP_ADDR"); ok && v != "" {
+func runHealthcheck(stdout, stderr io.Writer, env config.Env) int {
+	addr := config.DefaultHTTPAddr
+	if v, ok := env.Lookup("POLLHOOK_HTTP_ADDR"); ok && v != "" {
 		addr = v
 	}
 	url, err := healthcheck.URL(addr, "/readyz")
@@ -31,12 +31,3 @@ func runHealthcheck(stdout, stderr io.Writer, lookup func(string) (string, bool)
 	return exitOK
 }
 
-// httpAddrDefault is POLLHOOK_HTTP_ADDR's documented default.
-func httpAddrDefault() string {
-	for _, v := range config.Vars() {
-		if v.Name == "POLLHOOK_HTTP_ADDR" {
-			return v.Default
-		}
-	}
-	return ""
-}

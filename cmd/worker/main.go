@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/version"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 // Exit codes.
@@ -49,7 +49,7 @@ setting comes from environment variables (README.md, "Configuration"); run
 
 Commands:
   (none)       run the worker
-  healthcheck  GET /readyz on POLLHOOK_HTTP_ADDR (default 127.0.0.1:8080) and
+  healthcheck  GET /readyz on POLLHOOK_HTTP_ADDR (default ` + config.DefaultHTTPAddr + `) and
                exit 0 if the worker is ready, 1 if not: a container healthcheck
                that needs no shell or curl
 
@@ -62,12 +62,12 @@ Exit status: 0 stopped cleanly (or healthy), 1 failed (or not healthy),
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, config.Environ(os.Environ())))
 }
 
-// run runs the command with args (without the program name) and returns its
-// exit code.
-func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+// run runs the command with args (without the program name) in env and
+// returns its exit code.
+func run(args []string, stdout, stderr io.Writer, env config.Env) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -85,9 +85,9 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 	}
 	switch rest := fs.Args(); {
 	case len(rest) == 0:
-		return runWorker(stderr, lookup)
+		return runWorker(stderr, env)
 	case rest[0] == "healthcheck" && len(rest) == 1:
-		return runHealthcheck(stdout, stderr, lookup)
+		return runHealthcheck(stdout, stderr, env)
 	case rest[0] == "healthcheck":
 		fmt.Fprintf(stderr, "worker: healthcheck takes no arguments, got %q\n\n%s", rest[1:], usage)
 		return exitUsage
@@ -98,8 +98,8 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 }
 
 // runWorker runs the worker until SIGINT or SIGTERM.
-func runWorker(stderr io.Writer, lookup func(string) (string, bool)) int {
-	cfg, err := config.Load(lookup)
+func runWorker(stderr io.Writer, env config.Env) int {
+	cfg, err := config.Load(env)
 	if err != nil {
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
@@ -109,7 +109,7 @@ func runWorker(stderr io.Writer, lookup func(string) (string, bool)) int {
 	defer stop()
 
 	logger.Info("starting worker", "version", version.String())
-	w, err := worker.Start(ctx, cfg, logger, worker.Options{})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("worker failed to start", "error", err)
 		return exitFailed

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 				args = append(args, a)
 			}
 		}
-		os.Exit(run(args, os.Stdout, os.Stderr, os.LookupEnv))
+		os.Exit(run(args, os.Stdout, os.Stderr, config.Environ(os.Environ())))
 	}
 	os.Exit(m.Run())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -66,7 +67,7 @@ func MeasureDelivery(ctx context.Context, cfg Config) (_ *DeliveryResult, err er
 	for lo := 0; lo < len(ids); lo += insertChunk {
 		params := make([]river.InsertManyParams, 0, insertChunk)
 		for _, id := range ids[lo:min(lo+insertChunk, len(ids))] {
-			params = append(params, river.InsertManyParams{Args: webhook.DeliverArgs{DeliveryID: id}})
+			params = append(params, river.InsertManyParams{Args: jobargs.Deliver{DeliveryID: id}})
 		}
 		if _, err := st.worker.Service.Client.InsertMany(ctx, params); err != nil {
 			return nil, fmt.Errorf("insert delivery jobs: %w", err)

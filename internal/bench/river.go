@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/jobs"
 )
 
@@ -64,14 +65,14 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	river.AddWorker(workers, noopWorker{})
 	// The poll queue's own settings, as jobs.NewService sets them.
 	def := jobs.DefaultConfig()
-	fetch, cooldown := def.FetchPollInterval, def.FetchCooldown
 	if cfg.FetchPollInterval > 0 {
-		fetch, cooldown = cfg.FetchPollInterval, min(cooldown, cfg.FetchPollInterval)
+		def.FetchPollInterval = cfg.FetchPollInterval
 	}
+	fetch, cooldown := def.FetchPollInterval, def.RiverFetchCooldown()
 	rc := &river.Config{
 		Schema:            env.schema,
 		Logger:            discardLogger(),
-		Queues:            map[string]river.QueueConfig{jobs.QueuePoll: {MaxWorkers: cfg.PollWorkers}},
+		Queues:            map[string]river.QueueConfig{jobargs.QueuePoll: {MaxWorkers: cfg.PollWorkers}},
 		Workers:           workers,
 		FetchPollInterval: fetch,
 		FetchCooldown:     cooldown,
@@ -83,7 +84,7 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	for lo := 0; lo < cfg.RiverJobs; lo += insertChunk {
 		params := make([]river.InsertManyParams, 0, insertChunk)
 		for i := lo; i < min(lo+insertChunk, cfg.RiverJobs); i++ {
-			params = append(params, river.InsertManyParams{Args: noopArgs{Seq: i}, InsertOpts: &river.InsertOpts{Queue: jobs.QueuePoll}})
+			params = append(params, river.InsertManyParams{Args: noopArgs{Seq: i}, InsertOpts: &river.InsertOpts{Queue: jobargs.QueuePoll}})
 		}
 		if _, err := client.InsertMany(ctx, params); err != nil {
 			return nil, fmt.Errorf("insert jobs: %w", err)

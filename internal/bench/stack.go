@@ -10,17 +10,17 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/jobs"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 // stack is pollhook in-process: a fresh schema, the simulator, a receiver
-// and a worker started with worker.Start.
+// and a worker started with daemon.Start.
 type stack struct {
 	env       *schemaEnv
 	providers *providers
 	sub       *subscriber
-	worker    *worker.Worker
+	worker    *daemon.Daemon
 }
 
 // stackOptions configure a stack.
@@ -57,6 +57,9 @@ func startStack(ctx context.Context, cfg Config, opts stackOptions) (_ *stack, e
 	}
 	vars := workerEnv(cfg.DatabaseURL, s.env.schema, s.providers.srv.url, "127.0.0.1:0")
 	vars["POLLHOOK_POLL_WORKERS"] = fmt.Sprint(cfg.PollWorkers)
+	if cfg.FetchPollInterval > 0 {
+		vars["POLLHOOK_FETCH_POLL_INTERVAL"] = cfg.FetchPollInterval.String()
+	}
 	if opts.backoff != "" {
 		for f := range jobs.DefaultConfig().Flows {
 			vars["POLLHOOK_BACKOFF_"+strings.ToUpper(string(f))] = opts.backoff
@@ -69,7 +72,7 @@ func startStack(ctx context.Context, cfg Config, opts stackOptions) (_ *stack, e
 	// Logged at info level as in production, into the void: the cost of
 	// formatting the records is part of what is measured.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if s.worker, err = worker.Start(ctx, c, logger, worker.Options{FetchPollInterval: cfg.FetchPollInterval}); err != nil {
+	if s.worker, err = daemon.Start(ctx, c, logger); err != nil {
 		return s, fmt.Errorf("start worker: %w", err)
 	}
 	return s, nil

@@ -1,12 +1,20 @@
 // Package config reads the worker's configuration from environment
 // variables. Vars lists every variable with its default and meaning; the
 // README's configuration table is checked against it by a test.
+//
+// config only parses: each default is the exported constant of the package
+// whose struct uses it (jobs.DefaultPollWorkers, webhook.DefaultTimeout,
+// ...), and each check that involves more than one variable's syntax is
+// that package's own (jobs.Config.Validate, jobs.NewService), which config
+// calls where it can, to report errors early with the variable's name.
 package config
 
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,33 +47,46 @@ func Vars() []Var {
 	return vars
 }
 
+// Defaults of the process-level settings of Config; every other default is
+// the exported constant of the package that uses it.
+const (
+	// DefaultHTTPAddr is Config.HTTPAddr.
+	DefaultHTTPAddr = "127.0.0.1:8080"
+	// DefaultDBMaxConns is Config.DBMaxConns.
+	DefaultDBMaxConns = 40
+	// DefaultLogLevel is Config.LogLevel.
+	DefaultLogLevel = slog.LevelInfo
+	// DefaultLogFormat is Config.LogFormat.
+	DefaultLogFormat = logging.FormatAuto
+)
+
 func ownVars() []Var {
 	return []Var{
 		{"DATABASE_URL", db.DefaultURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
-		{"POLLHOOK_DB_MAX_CONNS", "40", "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
-		{"POLLHOOK_HTTP_ADDR", "127.0.0.1:8080", "listen address of /healthz, /readyz, /metrics, and of River UI and pprof when they are enabled: keep it on loopback or a private network, never public"},
+		{"POLLHOOK_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns), "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
+		{"POLLHOOK_HTTP_ADDR", DefaultHTTPAddr, "listen address of /healthz, /readyz, /metrics, and of River UI and pprof when they are enabled: keep it on loopback or a private network, never public"},
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
-		{"POLLHOOK_LOG_LEVEL", "info", "debug, info, warn or error"},
-		{"POLLHOOK_LOG_FORMAT", "auto", "auto (text on a terminal, JSON otherwise), text or json"},
-		{"POLLHOOK_POLL_WORKERS", "200", "concurrent poll jobs per worker process (a job holds a slot only while it polls: waiting is a snooze)"},
-		{"POLLHOOK_DELIVER_WORKERS", "50", "concurrent webhook deliveries per worker process"},
-		{"POLLHOOK_FETCH_POLL_INTERVAL", "100ms", "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
-		{"POLLHOOK_SWEEP_INTERVAL", "5s", "how often sessions inserted while no worker listened are picked up"},
-		{"POLLHOOK_JOB_TIMEOUT", "1m", "longest run of one job (one provider call or one webhook POST)"},
-		{"POLLHOOK_RESCUE_AFTER", "2m", "how long a job may run before River presumes its worker dead and retries it"},
-		{"POLLHOOK_FORTID_SESSION_TIMEOUT", "5m", "the Verifier Service's session_timeout_secs"},
-		{"POLLHOOK_FORTID_GRACE_PERIOD", "1m", "the Verifier Service's session_timeout_grace_period_secs"},
-		{"POLLHOOK_MARKSIGN_DEADLINE", "5m", "how long after registration a Marksign session is polled"},
+		{"POLLHOOK_LOG_LEVEL", strings.ToLower(DefaultLogLevel.String()), "debug, info, warn or error"},
+		{"POLLHOOK_LOG_FORMAT", string(DefaultLogFormat), "auto (text on a terminal, JSON otherwise), text or json"},
+		{"POLLHOOK_POLL_WORKERS", strconv.Itoa(jobs.DefaultPollWorkers), "concurrent poll jobs per worker process (a job holds a slot only while it polls: waiting is a snooze)"},
+		{"POLLHOOK_DELIVER_WORKERS", strconv.Itoa(jobs.DefaultDeliverWorkers), "concurrent webhook deliveries per worker process"},
+		{"POLLHOOK_FETCH_POLL_INTERVAL", formatDuration(jobs.DefaultFetchPollInterval), "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
+		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often sessions inserted while no worker listened are picked up"},
+		{"POLLHOOK_JOB_TIMEOUT", formatDuration(jobs.DefaultJobTimeout), "longest run of one job (one provider call or one webhook POST)"},
+		{"POLLHOOK_RESCUE_AFTER", formatDuration(jobs.DefaultRescueAfter), "how long a job may run before River presumes its worker dead and retries it"},
+		{"POLLHOOK_FORTID_SESSION_TIMEOUT", formatDuration(jobs.DefaultFortIDTimeout), "the Verifier Service's session_timeout_secs"},
+		{"POLLHOOK_FORTID_GRACE_PERIOD", formatDuration(jobs.DefaultFortIDGrace), "the Verifier Service's session_timeout_grace_period_secs"},
+		{"POLLHOOK_MARKSIGN_DEADLINE", formatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
 		{"POLLHOOK_BACKOFF_<FLOW>", backoffDefaults(), backoffDoc()},
-		{"POLLHOOK_CREDENTIALS_BACKOFF", "1m", "wait between polls while a provider refuses an account's credentials"},
-		{"POLLHOOK_WEBHOOK_TIMEOUT", "15s", "webhook request timeout"},
-		{"POLLHOOK_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h", "delays before each webhook retry (±20% jitter)"},
+		{"POLLHOOK_CREDENTIALS_BACKOFF", formatDuration(jobs.DefaultCredentialsBackoff), "wait between polls while a provider refuses an account's credentials"},
+		{"POLLHOOK_WEBHOOK_TIMEOUT", formatDuration(webhook.DefaultTimeout), "webhook request timeout"},
+		{"POLLHOOK_WEBHOOK_SCHEDULE", formatSchedule(webhook.DefaultSchedule()), "delays before each webhook retry (±20% jitter)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_CIDRS", "", "comma-separated CIDRs exempt from the SSRF guard, e.g. 127.0.0.0/8"},
-		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", "120h", "disable a subscriber whose deliveries keep failing this long"},
-		{"POLLHOOK_RETENTION_REDACT_AFTER", "720h", "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
-		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", "2160h", "delete delivery attempt records this old"},
+		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", formatDuration(webhook.DefaultDisableAfter), "disable a subscriber whose deliveries keep failing this long"},
+		{"POLLHOOK_RETENTION_REDACT_AFTER", formatDuration(jobs.DefaultRedactAfter), "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
+		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", formatDuration(jobs.DefaultDeleteAttemptsAfter), "delete delivery attempt records this old"},
 		{"POLLHOOK_OTLP_ENDPOINT", "", "OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; tracing of every job run (otelriver) is off when empty"},
 		{"POLLHOOK_RIVERUI_USER", "", "River UI basic-auth user (River UI is served at /riverui/ only with a user and password)"},
 		{"POLLHOOK_RIVERUI_PASSWORD", "", "River UI basic-auth password"},
@@ -116,18 +137,20 @@ type RiverUI struct {
 // Enabled reports whether River UI may be served.
 func (u RiverUI) Enabled() bool { return u.Insecure || (u.User != "" && u.Password != "") }
 
-// Load reads the configuration through lookup (os.LookupEnv in production).
-func Load(lookup func(string) (string, bool)) (Config, error) {
+// Load reads the configuration from env (Environ(os.Environ()) in
+// production, Lookup over maps in-process). It reads nothing else.
+func Load(env Env) (Config, error) {
+	lookup := env.Lookup
 	r := reader{lookup: lookup}
 	c := Config{
 		DatabaseURL:  r.str("DATABASE_URL", db.DefaultURL),
 		Schema:       r.str("POLLHOOK_SCHEMA", db.DefaultSchema),
-		HTTPAddr:     r.str("POLLHOOK_HTTP_ADDR", "127.0.0.1:8080"),
-		DBMaxConns:   r.num("POLLHOOK_DB_MAX_CONNS", 40),
-		JobTimeout:   r.dur("POLLHOOK_JOB_TIMEOUT", time.Minute),
+		HTTPAddr:     r.str("POLLHOOK_HTTP_ADDR", DefaultHTTPAddr),
+		DBMaxConns:   r.num("POLLHOOK_DB_MAX_CONNS", DefaultDBMaxConns),
+		JobTimeout:   r.dur("POLLHOOK_JOB_TIMEOUT", jobs.DefaultJobTimeout),
 		Pprof:        r.boolean("POLLHOOK_PPROF", false),
 		OTLPEndpoint: r.str("POLLHOOK_OTLP_ENDPOINT", ""),
-		RescueAfter:  r.dur("POLLHOOK_RESCUE_AFTER", 2*time.Minute),
+		RescueAfter:  r.dur("POLLHOOK_RESCUE_AFTER", jobs.DefaultRescueAfter),
 		Jobs:         jobs.DefaultConfig(),
 		RiverUI: RiverUI{
 			User:     r.str("POLLHOOK_RIVERUI_USER", ""),
@@ -141,12 +164,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if err := db.ValidateSchema(c.Schema); err != nil {
 		r.fail("POLLHOOK_SCHEMA", err)
 	}
-	if lv, err := logging.ParseLevel(r.str("POLLHOOK_LOG_LEVEL", "info")); err != nil {
+	if lv, err := logging.ParseLevel(r.str("POLLHOOK_LOG_LEVEL", DefaultLogLevel.String())); err != nil {
 		r.fail("POLLHOOK_LOG_LEVEL", err)
 	} else {
 		c.LogLevel = lv
 	}
-	if f, err := logging.ParseFormat(r.str("POLLHOOK_LOG_FORMAT", "auto")); err != nil {
+	if f, err := logging.ParseFormat(r.str("POLLHOOK_LOG_FORMAT", string(DefaultLogFormat))); err != nil {
 		r.fail("POLLHOOK_LOG_FORMAT", err)
 	} else {
 		c.LogFormat = f
@@ -157,11 +180,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	j.DeliverWorkers = r.num("POLLHOOK_DELIVER_WORKERS", j.DeliverWorkers)
 	j.SweepInterval = r.dur("POLLHOOK_SWEEP_INTERVAL", j.SweepInterval)
 	j.FetchPollInterval = r.dur("POLLHOOK_FETCH_POLL_INTERVAL", j.FetchPollInterval)
-	j.FetchCooldown = min(j.FetchCooldown, j.FetchPollInterval)
 	j.FortIDTimeout = r.dur("POLLHOOK_FORTID_SESSION_TIMEOUT", j.FortIDTimeout)
 	j.FortIDGrace = r.dur("POLLHOOK_FORTID_GRACE_PERIOD", j.FortIDGrace)
 	j.CredentialsBackoff = r.dur("POLLHOOK_CREDENTIALS_BACKOFF", j.CredentialsBackoff)
-	msDeadline := r.dur("POLLHOOK_MARKSIGN_DEADLINE", 5*time.Minute)
+	msDeadline := r.dur("POLLHOOK_MARKSIGN_DEADLINE", jobs.DefaultMarksignDeadline)
 	for flow, fc := range j.Flows {
 		if flow != upstream.FlowFortIDVerification {
 			fc.Deadline = msDeadline
@@ -190,7 +212,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	j.Webhook.DisableAfter = r.dur("POLLHOOK_WEBHOOK_DISABLE_AFTER", j.Webhook.DisableAfter)
 
 	c.Sender = webhook.SenderConfig{
-		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", 15*time.Second),
+		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", webhook.DefaultTimeout),
 		UserAgent: version.UserAgent(),
 		Guard: webhook.Guard{
 			AllowHTTP:  r.boolean("POLLHOOK_WEBHOOK_ALLOW_HTTP", false),
@@ -198,7 +220,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		},
 	}
 
-	up, err := upstream.ConfigFromEnv(lookup)
+	up, err := upstream.ConfigFromEnv(lookup, env.Names())
 	if err != nil {
 		r.errs = append(r.errs, err.Error())
 	}
@@ -206,9 +228,6 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	// provider at once, and none is closed for lack of idle room.
 	up.MaxConns = j.PollWorkers
 	c.Upstream = up
-	if c.RescueAfter < c.JobTimeout {
-		r.fail("POLLHOOK_RESCUE_AFTER", fmt.Errorf("%s is shorter than POLLHOOK_JOB_TIMEOUT %s", c.RescueAfter, c.JobTimeout))
-	}
 	if len(r.errs) == 0 {
 		if err := j.Validate(); err != nil {
 			r.errs = append(r.errs, err.Error())
@@ -314,16 +333,68 @@ func (r *reader) cidrs(name string) []netip.Prefix {
 	return out
 }
 
-// Lookup returns a lookup function for Load that reads the first of maps
-// holding a name, for configuring a worker in-process (demo, bench, tests)
-// without touching the process environment.
-func Lookup(maps ...map[string]string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		for _, m := range maps {
-			if v, ok := m[name]; ok {
-				return v, true
-			}
+// Env is the set of environment variables Load reads: names and values.
+// It must be enumerable, not only a lookup function, because provider
+// accounts are named by variable suffixes
+// (POLLHOOK_MARKSIGN_ACCESS_TOKEN_<ACCOUNT>).
+type Env map[string]string
+
+// Environ returns the Env of environ, a list of "NAME=value" strings as
+// os.Environ returns. A later duplicate wins, as in the process environment.
+func Environ(environ []string) Env {
+	env := make(Env, len(environ))
+	for _, kv := range environ {
+		if name, value, ok := strings.Cut(kv, "="); ok {
+			env[name] = value
 		}
-		return "", false
 	}
+	return env
+}
+
+// Lookup returns the Env of maps, the first map holding a name giving its
+// value: for configuring a worker in-process (demo, bench, tests) without
+// touching the process environment.
+func Lookup(maps ...map[string]string) Env {
+	env := Env{}
+	for _, m := range slices.Backward(maps) {
+		for name, value := range m {
+			env[name] = value
+		}
+	}
+	return env
+}
+
+// Lookup returns the value of the variable name, as os.LookupEnv.
+func (e Env) Lookup(name string) (string, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
+// Names returns the names of the variables set, sorted.
+func (e Env) Names() []string {
+	return slices.Sorted(maps.Keys(e))
+}
+
+// formatDuration writes d as the configuration reads and README documents
+// it: Go's duration syntax without zero trailing units ("5m", "120h",
+// "1h30m", "100ms").
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// formatSchedule writes a webhook schedule as POLLHOOK_WEBHOOK_SCHEDULE
+// reads it.
+func formatSchedule(s webhook.Schedule) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = formatDuration(d)
+	}
+	return strings.Join(parts, ",")
 }

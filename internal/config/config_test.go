@@ -9,13 +9,9 @@ import (
 	"github.com/pollhook/pollhook/internal/upstream"
 )
 
-func lookup(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestLoadDefaults(t *testing.T) {
 	t.Parallel()
-	c, err := Load(lookup(nil))
+	c, err := Load(Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadOverrides(t *testing.T) {
 	t.Parallel()
-	c, err := Load(lookup(map[string]string{
+	c, err := Load(Env(map[string]string{
 		"POLLHOOK_SCHEMA":                         "ph",
 		"POLLHOOK_FORTID_SESSION_TIMEOUT":         "90s",
 		"POLLHOOK_FORTID_GRACE_PERIOD":            "30s",
@@ -55,7 +51,7 @@ func TestLoadOverrides(t *testing.T) {
 
 func TestLoadReportsEveryBadVariable(t *testing.T) {
 	t.Parallel()
-	_, err := Load(lookup(map[string]string{
+	_, err := Load(Env(map[string]string{
 		"POLLHOOK_SCHEMA":               "Bad-Schema",
 		"POLLHOOK_POLL_WORKERS":         "many",
 		"POLLHOOK_SWEEP_INTERVAL":       "soon",

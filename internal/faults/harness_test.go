@@ -26,12 +26,12 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
-	"github.com/pollhook/pollhook/internal/worker"
 	"github.com/pollhook/pollhook/receiver"
 )
 
@@ -132,12 +132,6 @@ func (s settings) with(kv ...string) settings {
 		out[kv[i]] = kv[i+1]
 	}
 	return out
-}
-
-// lookup reads s like os.LookupEnv.
-func (s settings) lookup(name string) (string, bool) {
-	v, ok := s[name]
-	return v, ok
 }
 
 // environ is a worker process's whole environment: s, plus PATH and HOME
@@ -285,9 +279,9 @@ func (p *workerProc) stop(timeout time.Duration) error {
 
 // startInProcessWorker runs a worker in the test process (so under the race
 // detector) with settings s, logging to logPath; it is stopped when t ends.
-func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *worker.Worker {
+func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *daemon.Daemon {
 	t.Helper()
-	cfg, err := config.Load(s.lookup)
+	cfg, err := config.Load(config.Env(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +290,7 @@ func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath
 		t.Fatal(err)
 	}
 	logger := logging.New(logFile, cfg.LogLevel, logging.FormatJSON)
-	w, err := worker.Start(ctx, cfg, logger, worker.Options{FetchPollInterval: 100 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = logFile.Close()
 		t.Fatalf("start worker: %v\n%s", err, logTail(logPath, 20))

@@ -8,6 +8,43 @@ import (
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
+// Defaults of Config (DefaultConfig) and of the Service's River client, one
+// home per setting: package config documents and reads them from these.
+const (
+	// DefaultFortIDTimeout is Config.FortIDTimeout: FortID publishes no
+	// default for session_timeout_secs.
+	DefaultFortIDTimeout = 5 * time.Minute
+	// DefaultFortIDGrace is Config.FortIDGrace.
+	DefaultFortIDGrace = time.Minute
+	// DefaultMarksignDeadline is the Deadline of every Marksign flow.
+	DefaultMarksignDeadline = 5 * time.Minute
+	// DefaultCredentialsBackoff is Config.CredentialsBackoff.
+	DefaultCredentialsBackoff = time.Minute
+	// DefaultSweepInterval is Config.SweepInterval.
+	DefaultSweepInterval = 5 * time.Second
+	// DefaultFetchPollInterval is Config.FetchPollInterval.
+	DefaultFetchPollInterval = 100 * time.Millisecond
+	// DefaultFetchCooldown is Config.FetchCooldown.
+	DefaultFetchCooldown = 25 * time.Millisecond
+	// DefaultPollWorkers is Config.PollWorkers.
+	DefaultPollWorkers = 200
+	// DefaultDeliverWorkers is Config.DeliverWorkers.
+	DefaultDeliverWorkers = 50
+	// DefaultRetryAfterMax is WebhookConfig.RetryAfterMax.
+	DefaultRetryAfterMax = time.Hour
+	// DefaultRedactAfter is RetentionConfig.RedactAfter.
+	DefaultRedactAfter = 30 * 24 * time.Hour
+	// DefaultDeleteAttemptsAfter is RetentionConfig.DeleteAttemptsAfter.
+	DefaultDeleteAttemptsAfter = 90 * 24 * time.Hour
+	// DefaultRetentionInterval is RetentionConfig.Interval.
+	DefaultRetentionInterval = time.Hour
+	// DefaultJobTimeout is Deps.JobTimeout.
+	DefaultJobTimeout = time.Minute
+	// DefaultRescueAfter is Deps.RescueStuckJobsAfter when the job timeout
+	// is no longer (it is never shorter than the job timeout).
+	DefaultRescueAfter = 2 * time.Minute
+)
+
 // FlowConfig is the polling policy of one flow.
 type FlowConfig struct {
 	// Backoff is the polling schedule.
@@ -35,10 +72,13 @@ type Config struct {
 	SweepInterval time.Duration
 	// FetchPollInterval is how often each of the poll and deliver queues
 	// looks for due jobs when no notification arrives. Snoozed polls wake
-	// through it, so it bounds their scheduling lag.
+	// through it, so it bounds their scheduling lag. It is the one place to
+	// set it (POLLHOOK_FETCH_POLL_INTERVAL through package config; tests set
+	// the field).
 	FetchPollInterval time.Duration
 	// FetchCooldown is the shortest time between two fetches of a queue;
-	// with MaxWorkers it caps a queue's job rate.
+	// with MaxWorkers it caps a queue's job rate. River runs with
+	// RiverFetchCooldown, which never exceeds FetchPollInterval.
 	FetchCooldown time.Duration
 	// PollWorkers is the number of concurrent poll jobs per process.
 	PollWorkers int
@@ -72,7 +112,7 @@ type WebhookConfig struct {
 func DefaultConfig() Config {
 	marksign := FlowConfig{
 		Backoff:  Backoff{Initial: time.Second, Multiplier: 1.5, Max: 5 * time.Second, Randomization: 0.1},
-		Deadline: 5 * time.Minute,
+		Deadline: DefaultMarksignDeadline,
 	}
 	return Config{
 		Flows: map[upstream.Flow]FlowConfig{
@@ -86,23 +126,23 @@ func DefaultConfig() Config {
 			upstream.FlowMobileIDSigning:        marksign,
 			upstream.FlowMobileIDHashSigning:    marksign,
 		},
-		FortIDTimeout:      5 * time.Minute,
-		FortIDGrace:        time.Minute,
-		CredentialsBackoff: time.Minute,
-		SweepInterval:      5 * time.Second,
-		FetchPollInterval:  100 * time.Millisecond,
-		FetchCooldown:      25 * time.Millisecond,
-		PollWorkers:        200,
-		DeliverWorkers:     50,
+		FortIDTimeout:      DefaultFortIDTimeout,
+		FortIDGrace:        DefaultFortIDGrace,
+		CredentialsBackoff: DefaultCredentialsBackoff,
+		SweepInterval:      DefaultSweepInterval,
+		FetchPollInterval:  DefaultFetchPollInterval,
+		FetchCooldown:      DefaultFetchCooldown,
+		PollWorkers:        DefaultPollWorkers,
+		DeliverWorkers:     DefaultDeliverWorkers,
 		Webhook: WebhookConfig{
 			Schedule:      webhook.DefaultSchedule(),
-			DisableAfter:  5 * 24 * time.Hour,
-			RetryAfterMax: time.Hour,
+			DisableAfter:  webhook.DefaultDisableAfter,
+			RetryAfterMax: DefaultRetryAfterMax,
 		},
 		Retention: RetentionConfig{
-			RedactAfter:         30 * 24 * time.Hour,
-			DeleteAttemptsAfter: 90 * 24 * time.Hour,
-			Interval:            time.Hour,
+			RedactAfter:         DefaultRedactAfter,
+			DeleteAttemptsAfter: DefaultDeleteAttemptsAfter,
+			Interval:            DefaultRetentionInterval,
 		},
 	}
 }
@@ -126,8 +166,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("credentials backoff %s must be positive", c.CredentialsBackoff)
 	case c.SweepInterval <= 0:
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
-	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.FetchCooldown > c.FetchPollInterval:
-		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive, the cooldown no longer", c.FetchPollInterval, c.FetchCooldown)
+	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0:
+		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive", c.FetchPollInterval, c.FetchCooldown)
 	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:
@@ -137,6 +177,13 @@ func (c Config) Validate() error {
 			c.Retention.RedactAfter, c.Retention.DeleteAttemptsAfter, c.Retention.Interval)
 	}
 	return nil
+}
+
+// RiverFetchCooldown is the fetch cooldown River runs the queues with:
+// FetchCooldown, cut to FetchPollInterval when that is shorter (River
+// refuses a cooldown longer than the poll interval).
+func (c Config) RiverFetchCooldown() time.Duration {
+	return min(c.FetchCooldown, c.FetchPollInterval)
 }
 
 // defaultDeadline is how long after registration a session of flow may be

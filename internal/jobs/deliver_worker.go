@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -26,7 +27,7 @@ const maxRetryAfterSnoozes = 5
 // on the webhook schedule (NextRetry); the message keeps its webhook-id on
 // every attempt.
 type DeliverWorker struct {
-	river.WorkerDefaults[webhook.DeliverArgs]
+	river.WorkerDefaults[jobargs.Deliver]
 
 	pool    *pgxpool.Pool
 	sender  *webhook.Sender
@@ -41,12 +42,12 @@ func NewDeliverWorker(pool *pgxpool.Pool, sender *webhook.Sender, cfg WebhookCon
 }
 
 // NextRetry follows the webhook schedule, with jitter.
-func (w *DeliverWorker) NextRetry(job *river.Job[webhook.DeliverArgs]) time.Time {
+func (w *DeliverWorker) NextRetry(job *river.Job[jobargs.Deliver]) time.Time {
 	return time.Now().Add(w.cfg.Schedule.Delay(job.Attempt-1, rand.Float64))
 }
 
 // Work sends the delivery once.
-func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.DeliverArgs]) error {
+func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver]) error {
 	id := job.Args.DeliveryID
 	d, err := webhook.LoadDelivery(ctx, w.pool, id)
 	if errors.Is(err, webhook.ErrNotFound) {
@@ -141,7 +142,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[webhook.Deliver
 // runs meanwhile waits on the delivery's row lock and then finds the job
 // completed, so its fresh job is never swallowed as a duplicate of a job
 // that was about to finish.
-func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[webhook.DeliverArgs], fn func(pgx.Tx) error) error {
+func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[jobargs.Deliver], fn func(pgx.Tx) error) error {
 	err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
@@ -156,7 +157,7 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[webhook.Deliv
 }
 
 // snoozes is how often River has snoozed the job.
-func snoozes(job *river.Job[webhook.DeliverArgs]) int {
+func snoozes(job *river.Job[jobargs.Deliver]) int {
 	var meta struct {
 		Snoozes int `json:"snoozes"`
 	}

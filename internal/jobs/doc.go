@@ -1,10 +1,10 @@
 // Package jobs holds pollhook's River jobs and the service that runs them.
 //
-// A registered session gets one poll job (PollArgs). Each run of that job
+// A registered session gets one poll job (jobargs.Poll). Each run of that job
 // polls the provider once: a non-terminal answer snoozes the job for the next
 // backoff interval, a terminal answer (or the session's deadline, or a
 // cancellation) hands off in one transaction: the session's outcome, a
-// delivery row, the delivery job (webhook.DeliverArgs) and the poll job's
+// delivery row, the delivery job (jobargs.Deliver) and the poll job's
 // completion commit together. The delivery job POSTs the signed webhook and
 // is retried by River on the webhook schedule.
 //

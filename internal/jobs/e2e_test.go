@@ -201,6 +201,7 @@ func newHarness(t *testing.T, provider http.Handler) *harness {
 	}
 	cfg.SweepInterval = 200 * time.Millisecond
 	cfg.PollWorkers, cfg.DeliverWorkers = 20, 10
+	cfg.FetchPollInterval = 50 * time.Millisecond
 	return &harness{tdb: tdb, providerURL: fsrv.URL, receiver: rcv, receiverURL: rsrv.URL, secret: secret, cfg: cfg}
 }
 
@@ -219,12 +220,11 @@ func (h *harness) start(t *testing.T, logger *slog.Logger) (stop func()) {
 		t.Fatal(err)
 	}
 	deps := jobs.Deps{
-		Pool:              h.tdb.Pool,
-		Schema:            h.tdb.Schema,
-		Poller:            poller,
-		Sender:            webhook.NewSender(webhook.SenderConfig{Timeout: 5 * time.Second, Guard: webhook.Guard{AllowHTTP: true, AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}),
-		Logger:            logger,
-		FetchPollInterval: 50 * time.Millisecond,
+		Pool:   h.tdb.Pool,
+		Schema: h.tdb.Schema,
+		Poller: poller,
+		Sender: webhook.NewSender(webhook.SenderConfig{Timeout: 5 * time.Second, Guard: webhook.Guard{AllowHTTP: true, AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}),
+		Logger: logger,
 	}
 	if h.deps != nil {
 		h.deps(&deps)

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 // enqueueBatch is how many sessions one enqueue transaction takes.
@@ -67,7 +69,7 @@ func (e *Enqueuer) enqueueBatch(ctx context.Context) (int, error) {
 	}
 	params := make([]river.InsertManyParams, len(ids))
 	for i, id := range ids {
-		params[i] = river.InsertManyParams{Args: PollArgs{SessionID: id}}
+		params[i] = river.InsertManyParams{Args: jobargs.Poll{SessionID: id}}
 	}
 	results, err := e.client.InsertManyTx(ctx, tx, params)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -27,7 +28,7 @@ type ending struct {
 // written, its delivery row and delivery job are inserted, and the poll job
 // is completed. A crash before the commit leaves the job running, to be
 // rescued and polled again; after it, the delivery job exists.
-func (w *PollWorker) finish(ctx context.Context, job *river.Job[PollArgs], s *session, e ending) error {
+func (w *PollWorker) finish(ctx context.Context, job *river.Job[jobargs.Poll], s *session, e ending) error {
 	outcome, err := json.Marshal(e.outcome)
 	if err != nil {
 		return fmt.Errorf("finish session %s: encode outcome: %w", s.ID, err)
@@ -125,7 +126,7 @@ func (w *PollWorker) enqueueDelivery(ctx context.Context, tx pgx.Tx, s *session,
 	}
 	// One attempt plus one per retry of the configured schedule.
 	opts := &river.InsertOpts{MaxAttempts: len(w.cfg.Webhook.Schedule) + 1}
-	if _, err := client.InsertTx(ctx, tx, webhook.DeliverArgs{DeliveryID: deliveryID}, opts); err != nil {
+	if _, err := client.InsertTx(ctx, tx, jobargs.Deliver{DeliveryID: deliveryID}, opts); err != nil {
 		return fmt.Errorf("insert delivery job: %w", err)
 	}
 	return nil

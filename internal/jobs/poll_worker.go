@@ -10,13 +10,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/upstream"
 )
 
 // PollWorker polls a session's provider once per run.
 type PollWorker struct {
-	river.WorkerDefaults[PollArgs]
+	river.WorkerDefaults[jobargs.Poll]
 
 	pool    *pgxpool.Pool
 	poller  upstream.Poller
@@ -32,7 +33,7 @@ func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logge
 
 // Work polls once and either snoozes the job until the next poll is due or
 // hands the terminal outcome off to delivery.
-func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
+func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) error {
 	w.metrics.PollLag(time.Since(job.ScheduledAt))
 	prog := ProgressFromMetadata(job.Metadata)
 	if wait := time.Until(prog.NextPollAt); prog.Polls > 0 && wait > 0 {
@@ -160,7 +161,7 @@ const maxSnooze = 5 * time.Second
 // provider (those are snoozes), so it retries soon, 1 s doubling to 30 s,
 // rather than on River's default attempt^4 curve that could carry a
 // session past its deadline without its last poll.
-func (w *PollWorker) NextRetry(job *river.Job[PollArgs]) time.Time {
+func (w *PollWorker) NextRetry(job *river.Job[jobargs.Poll]) time.Time {
 	return time.Now().Add(min(time.Second<<min(len(job.Errors), 5), 30*time.Second))
 }
 

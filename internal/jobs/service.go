@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
@@ -33,14 +35,13 @@ type Deps struct {
 	// Metrics may be nil.
 	Metrics *metrics.Metrics
 	// JobTimeout bounds one job run: one provider call or one webhook POST
-	// plus a few queries (default 1 minute).
+	// plus a few queries (DefaultJobTimeout if zero).
 	JobTimeout time.Duration
 	// RescueStuckJobsAfter is how long a job may stay running before River
-	// presumes its worker dead (killed mid-run) and runs it again (default 2
-	// minutes; at least JobTimeout).
+	// presumes its worker dead (killed mid-run) and runs it again
+	// (DefaultRescueAfter, or JobTimeout if longer, when zero; never shorter
+	// than JobTimeout).
 	RescueStuckJobsAfter time.Duration
-	// FetchPollInterval, if set, overrides Config.FetchPollInterval (tests).
-	FetchPollInterval time.Duration
 	// Middleware wraps every job run (OpenTelemetry tracing, when enabled).
 	Middleware []rivertype.Middleware
 }
@@ -61,16 +62,8 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("jobs: config: %w", err)
 	}
-	if deps.FetchPollInterval > 0 {
-		cfg.FetchPollInterval = deps.FetchPollInterval
-		cfg.FetchCooldown = min(cfg.FetchCooldown, deps.FetchPollInterval)
-	}
-	if deps.JobTimeout == 0 {
-		deps.JobTimeout = time.Minute
-	}
-	if deps.RescueStuckJobsAfter == 0 {
-		deps.RescueStuckJobsAfter = max(2*time.Minute, deps.JobTimeout)
-	}
+	deps.JobTimeout = cmp.Or(deps.JobTimeout, DefaultJobTimeout)
+	deps.RescueStuckJobsAfter = cmp.Or(deps.RescueStuckJobsAfter, max(DefaultRescueAfter, deps.JobTimeout))
 	if deps.RescueStuckJobsAfter < deps.JobTimeout {
 		return nil, fmt.Errorf("jobs: rescue-after %s is shorter than the job timeout %s", deps.RescueStuckJobsAfter, deps.JobTimeout)
 	}
@@ -86,8 +79,8 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		Schema: deps.Schema,
 		Logger: deps.Logger.With("component", "river"),
 		Queues: map[string]river.QueueConfig{
-			QueuePoll:            {MaxWorkers: cfg.PollWorkers},
-			webhook.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+			jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers},
+			jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
 			river.QueueDefault:   {MaxWorkers: 5},
 		},
 		Workers:    workers,
@@ -97,7 +90,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		CompletedJobRetentionPeriod: cfg.Retention.RedactAfter,
 		RescueStuckJobsAfter:        deps.RescueStuckJobsAfter,
 		FetchPollInterval:           cfg.FetchPollInterval,
-		FetchCooldown:               cfg.FetchCooldown,
+		FetchCooldown:               cfg.RiverFetchCooldown(),
 		Middleware:                  deps.Middleware,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),

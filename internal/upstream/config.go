@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -219,12 +218,13 @@ func EnvVars() []EnvVar {
 }
 
 // ConfigFromEnv reads the configuration through lookup (os.LookupEnv in
-// production). The suffixed account variables are found among the names of
-// the process environment (os.Environ); their values, like every other
-// value, are read through lookup. Use ConfigFromEnviron to read from an
-// explicit list instead.
-func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
-	return configFrom(lookup, envNames(os.Environ()))
+// production). The suffixed account variables are found among names, every
+// variable name of the same source (the names of os.Environ in production);
+// their values, like every other value, are read through lookup. It reads
+// nothing else, so a lookup over a map is hermetic. Use ConfigFromEnviron to
+// read from a "NAME=value" list instead.
+func ConfigFromEnv(lookup func(string) (string, bool), names []string) (Config, error) {
+	return configFrom(lookup, names)
 }
 
 // ConfigFromEnviron reads the configuration from environ, a list of

@@ -78,18 +78,23 @@ func TestConfigFromEnviron(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("POLLHOOK_MARKSIGN_ACCESS_TOKEN_ZETA", "from-process-env")
+	t.Setenv("POLLHOOK_FORTID_API_KEY_OMEGA", "from-process-env")
 	lookup := func(name string) (string, bool) {
 		if name == "POLLHOOK_MARKSIGN_ACCESS_TOKEN_ZETA" {
 			return "from-lookup", true
 		}
 		return "", false
 	}
-	c, err := ConfigFromEnv(lookup)
+	c, err := ConfigFromEnv(lookup, []string{"POLLHOOK_MARKSIGN_ACCESS_TOKEN_ZETA"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Marksign.Accounts["zeta"]; got != "from-lookup" {
 		t.Errorf("account zeta = %q, want the value read through lookup", got)
+	}
+	// Hermetic: an account only the process environment names is not read.
+	if _, ok := c.FortID.Accounts["omega"]; ok || len(c.FortID.Accounts) != 0 {
+		t.Errorf("FortID accounts = %v, want none: the process environment must not be read", c.FortID.Accounts.Names())
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 // Inserter queues delivery jobs inside a transaction; *river.Client[pgx.Tx]
@@ -73,9 +75,11 @@ func enqueue(ctx context.Context, tx pgx.Tx, inserter Inserter, ids []int64) err
 	if len(ids) == 0 {
 		return nil
 	}
+	// One attempt plus one per retry of the default schedule.
+	opts := &river.InsertOpts{MaxAttempts: len(DefaultSchedule()) + 1}
 	params := make([]river.InsertManyParams, len(ids))
 	for i, id := range ids {
-		params[i] = river.InsertManyParams{Args: DeliverArgs{DeliveryID: id}}
+		params[i] = river.InsertManyParams{Args: jobargs.Deliver{DeliveryID: id}, InsertOpts: opts}
 	}
 	res, err := inserter.InsertManyTx(ctx, tx, params)
 	if err != nil {

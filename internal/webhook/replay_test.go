@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pollhook/pollhook/internal/jobargs"
 )
 
 func TestRedeliver(t *testing.T) {
@@ -31,7 +33,7 @@ func TestRedeliver(t *testing.T) {
 		t.Errorf("after Redeliver: state %s, webhook id %s; want pending, %s", after.State, after.WebhookID, before.WebhookID)
 	}
 	jobs := f.jobs(t, id)
-	if len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != QueueDeliver {
+	if len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != jobargs.QueueDeliver {
 		t.Fatalf("jobs = %+v, want one available", jobs)
 	}
 
@@ -151,22 +153,5 @@ func TestReplayFailed(t *testing.T) {
 	})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("ReplayFailed(missing) = %v, want ErrNotFound", err)
-	}
-}
-
-func TestDeliverArgs(t *testing.T) {
-	t.Parallel()
-	a := DeliverArgs{DeliveryID: 7}
-	if a.Kind() != "pollhook.deliver" {
-		t.Errorf("Kind = %q", a.Kind())
-	}
-	opts := a.InsertOpts()
-	if opts.Queue != QueueDeliver || opts.MaxAttempts != len(DefaultSchedule())+1 || !opts.UniqueOpts.ByArgs {
-		t.Errorf("InsertOpts = %+v", opts)
-	}
-	for _, s := range opts.UniqueOpts.ByState {
-		if s == "completed" || s == "discarded" || s == "cancelled" {
-			t.Errorf("UniqueOpts.ByState holds %s: a redelivery could not insert a fresh job", s)
-		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
 
@@ -479,8 +480,8 @@ func TestSetEnabled(t *testing.T) {
 		if got := f.state(t, id); got != StatePending {
 			t.Errorf("paused delivery %d is %s after enabling, want pending", id, got)
 		}
-		if jobs := f.jobs(t, id); len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != QueueDeliver || jobs[0].MaxAttempts != 8 {
-			t.Errorf("paused delivery %d jobs = %+v, want one available on %s with 8 attempts", id, jobs, QueueDeliver)
+		if jobs := f.jobs(t, id); len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != jobargs.QueueDeliver || jobs[0].MaxAttempts != 8 {
+			t.Errorf("paused delivery %d jobs = %+v, want one available on %s with 8 attempts", id, jobs, jobargs.QueueDeliver)
 		}
 	}
 	if got := f.state(t, failed); got != StateFailed || len(f.jobs(t, failed)) != 0 {

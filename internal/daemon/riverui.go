@@ -1,4 +1,4 @@
-package worker
+package daemon
 
 import (
 	"context"
@@ -15,28 +15,28 @@ const riverUIPrefix = "/riverui"
 
 // mountRiverUI serves River UI over pollhook's schema at /riverui/, behind
 // basic auth, or explains at that path how to enable it.
-func (w *Worker) mountRiverUI(ctx context.Context, mux *http.ServeMux) error {
-	if !w.cfg.RiverUI.Enabled() {
+func (d *Daemon) mountRiverUI(ctx context.Context, mux *http.ServeMux) error {
+	if !d.cfg.RiverUI.Enabled() {
 		mux.HandleFunc(riverUIPrefix+"/", func(rw http.ResponseWriter, _ *http.Request) {
 			http.Error(rw, "River UI is disabled: set POLLHOOK_RIVERUI_USER and POLLHOOK_RIVERUI_PASSWORD (or POLLHOOK_RIVERUI_INSECURE=true for local use)", http.StatusForbidden)
 		})
 		return nil
 	}
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints:                riverui.NewEndpoints(w.Service.Client, nil),
+		Endpoints:                riverui.NewEndpoints(d.Service.Client, nil),
 		JobListHideArgsByDefault: false,
-		Logger:                   w.logger.With("component", "riverui"),
+		Logger:                   d.logger.With("component", "riverui"),
 		Prefix:                   riverUIPrefix,
 	})
 	if err != nil {
-		return fmt.Errorf("worker: river ui: %w", err)
+		return fmt.Errorf("daemon: river ui: %w", err)
 	}
 	if err := h.Start(ctx); err != nil {
-		return fmt.Errorf("worker: start river ui: %w", err)
+		return fmt.Errorf("daemon: start river ui: %w", err)
 	}
 	var handler http.Handler = h
-	if !w.cfg.RiverUI.Insecure {
-		handler = basicAuth(w.cfg.RiverUI.User, w.cfg.RiverUI.Password, h)
+	if !d.cfg.RiverUI.Insecure {
+		handler = basicAuth(d.cfg.RiverUI.User, d.cfg.RiverUI.Password, h)
 	}
 	mux.Handle(riverUIPrefix+"/", handler)
 	return nil

@@ -1,4 +1,4 @@
-package worker
+package daemon
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func tracing(ctx context.Context, endpoint string) ([]rivertype.Middleware, func
 	}
 	exporter, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
 	if err != nil {
-		return nil, nil, fmt.Errorf("worker: otlp exporter for %s: %w", endpoint, err)
+		return nil, nil, fmt.Errorf("daemon: otlp exporter for %s: %w", endpoint, err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
 	mw := otelriver.NewMiddleware(&otelriver.MiddlewareConfig{TracerProvider: tp})

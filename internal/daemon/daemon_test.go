@@ -1,4 +1,4 @@
-package worker_test
+package daemon_test
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
-	"github.com/pollhook/pollhook/internal/worker"
 )
 
 func get(t *testing.T, url, user, pass string) (int, string) {
@@ -35,11 +35,11 @@ func get(t *testing.T, url, user, pass string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestWorkerServesHealthMetricsRiverUIAndTraces starts a whole worker: it
+// TestDaemonServesHealthMetricsRiverUIAndTraces starts a whole daemon: it
 // must answer health and readiness, expose pollhook's metrics after a
 // session ran, guard River UI with basic auth, and export a trace of the
 // session's jobs to the configured OTLP endpoint.
-func TestWorkerServesHealthMetricsRiverUIAndTraces(t *testing.T) {
+func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 	t.Parallel()
 	tdb := testdb.New(t)
 	ctx := context.Background()
@@ -68,11 +68,12 @@ func TestWorkerServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		"POLLHOOK_RIVERUI_USER":                   "ops",
 		"POLLHOOK_RIVERUI_PASSWORD":               "s3cret",
 		"POLLHOOK_OTLP_ENDPOINT":                  otlp.URL + "/v1/traces",
+		"POLLHOOK_FETCH_POLL_INTERVAL":            "50ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.Start(ctx, cfg, slog.New(slog.DiscardHandler), worker.Options{FetchPollInterval: 50 * time.Millisecond})
+	w, err := daemon.Start(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestRiverUIRefusedWithoutCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), worker.Options{})
+	w, err := daemon.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestStartRefusesAnUnmigratedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = worker.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), worker.Options{})
+	_, err = daemon.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "cmd/migrate up") {
 		t.Fatalf("Start on an unmigrated schema: %v, want advice to migrate", err)
 	}
