@@ -30,4 +30,3 @@ func runHealthcheck(stdout, stderr io.Writer, env config.Env) int {
 	fmt.Fprintf(stdout, "%s: %s\n", url, msg)
 	return exitOK
 }
-
