@@ -23,6 +23,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/jobargs"
+	"github.com/pollhook/pollhook/internal/session"
 )
 
 // Session is a session to track.
@@ -62,6 +63,7 @@ type Registration struct {
 type Tracker struct {
 	schema   string
 	sessions string
+	store    *session.Store
 	inserter *river.Client[pgx.Tx]
 }
 
@@ -79,7 +81,7 @@ func New(schema string) (*Tracker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("track: river client: %w", err)
 	}
-	return &Tracker{schema: schema, sessions: pgx.Identifier{schema, "sessions"}.Sanitize(), inserter: client}, nil
+	return &Tracker{schema: schema, sessions: pgx.Identifier{schema, "sessions"}.Sanitize(), store: session.NewStore(schema), inserter: client}, nil
 }
 
 // ErrInvalid wraps every refusal of a session's fields.
@@ -103,6 +105,9 @@ func (t *Tracker) Register(ctx context.Context, tx pgx.Tx, s Session) (Registrat
 	if !s.Deadline.IsZero() {
 		deadline = &s.Deadline
 	}
+	// The database stores FortID ids in lower case: look the session up
+	// the same way.
+	s.ExternalID = session.CanonicalExternalID(session.Provider(s.Provider), s.ExternalID)
 
 	var reg Registration
 	err := tx.QueryRow(ctx, `INSERT INTO `+t.sessions+`
@@ -124,7 +129,7 @@ func (t *Tracker) Register(ctx context.Context, tx pgx.Tx, s Session) (Registrat
 	}
 	reg.Created = true
 
-	res, err := t.inserter.InsertTx(ctx, tx, jobargs.Poll{SessionID: reg.SessionID}, nil)
+	res, err := t.inserter.InsertTx(ctx, tx, jobargs.Poll{SessionID: reg.SessionID, Provider: s.Provider}, nil)
 	if err != nil {
 		return Registration{}, fmt.Errorf("track: insert poll job for session %s: %w", reg.SessionID, err)
 	}
@@ -139,12 +144,11 @@ func (t *Tracker) Register(ctx context.Context, tx pgx.Tx, s Session) (Registrat
 // cancelled with a session.cancelled webhook. It returns false if the
 // session is unknown or has already ended.
 func (t *Tracker) Cancel(ctx context.Context, tx pgx.Tx, sessionID string) (bool, error) {
-	tag, err := tx.Exec(ctx, `UPDATE `+t.sessions+` SET cancel_requested_at = now(), updated_at = now()
-		WHERE id = $1 AND state IN ('pending', 'polling') AND cancel_requested_at IS NULL`, sessionID)
+	ok, err := t.store.RequestCancel(ctx, tx, sessionID)
 	if err != nil {
-		return false, fmt.Errorf("track: cancel session %s: %w", sessionID, err)
+		return false, fmt.Errorf("track: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return ok, nil
 }
 
 // refusal turns a constraint violation into a clear error.
@@ -171,6 +175,10 @@ func refusal(err error, s Session) error {
 		why = fmt.Sprintf("subscriber %q does not exist", s.Subscriber)
 	case "sessions_app_ref_check":
 		why = "app reference is longer than 500 characters"
+	case "sessions_marksign_token_check":
+		why = fmt.Sprintf("Marksign session token is longer than %d characters", session.MarksignTokenMaxLen)
+	case "sessions_deadline_check":
+		why = fmt.Sprintf("deadline %s is not a finite time after the registration", s.Deadline.Format(time.RFC3339Nano))
 	default:
 		return fmt.Errorf("track: register %s/%s: %w", s.Provider, s.ExternalID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,17 @@ func (h *harness) run(t *testing.T, args ...string) result {
 // exec runs SQL on the test schema.
 func (h *harness) exec(t *testing.T, sql string, args ...any) {
 	t.Helper()
-	if _, err := h.db.Pool.Exec(context.Background(), sql, args...); err != nil {
+	// Fixtures write pollhook's own columns (state, outcome, created_at):
+	// as pollhook's own statements do, they set pollhook.internal, which
+	// the sessions guard of migration 00002 requires for that.
+	err := pgx.BeginFunc(context.Background(), h.db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), `SELECT set_config('pollhook.internal', 'on', true)`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(context.Background(), sql, args...)
+		return err
+	})
+	if err != nil {
 		t.Fatalf("exec %q: %v", sql, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/session"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/rivertype"
@@ -18,18 +19,13 @@ import (
 )
 
 // sessionStates are the states the sessions table accepts.
-func sessionStates() []string {
-	return []string{"pending", "polling", "succeeded", "failed", "refused", "expired", "not_found", "rejected", "cancelled"}
-}
+func sessionStates() []string { return session.Strings(session.States()) }
 
 // providers are the providers the sessions table accepts.
-func providers() []string { return []string{"fortid", "marksign"} }
+func providers() []string { return session.Strings(session.Providers()) }
 
 // flows are the flows the sessions table accepts, of every provider.
-func flows() []string {
-	return []string{"verification", "smartid_identification", "smartid_signing", "smartid_hash_signing",
-		"mobileid_identification", "mobileid_signing", "mobileid_hash_signing"}
-}
+func flows() []string { return session.Strings(session.Flows()) }
 
 // defaultListLimit is the --limit of the list commands.
 const defaultListLimit = 50
@@ -115,7 +111,7 @@ func sessionsList(ctx context.Context, e *env, f sessionFilter) error {
 		since = &f.since.t
 	}
 	rows, err := pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, subscriber, app_ref,
-			state, error, deadline, created_at, finished_at
+			state, error, `+session.FiniteTime("deadline")+`, created_at, finished_at
 		FROM sessions
 		WHERE ($1::text = '' OR state = $1)
 			AND ($2::text = '' OR provider = $2)
@@ -183,7 +179,7 @@ type progressJSON struct {
 	LastPolledAt        *time.Time `json:"last_polled_at"`
 	LastResult          *string    `json:"last_result"`
 	LastHTTPStatus      *int       `json:"last_http_status"`
-	LastUnknownStatus   *string    `json:"last_unknown_status"`
+	UnknownStatusLen    *int       `json:"unknown_status_len"`
 	LastError           *string    `json:"last_error"`
 	Transient           int        `json:"transient"`
 	CredentialsFailures int        `json:"credentials_failures"`
@@ -197,7 +193,7 @@ type progressJSON struct {
 func newProgressJSON(p jobs.PollProgress, finished bool) progressJSON {
 	out := progressJSON{
 		Polls: p.Polls, LastPolledAt: nonZero(p.LastPolledAt), LastResult: nonZero(p.LastResult),
-		LastHTTPStatus: nonZero(p.LastHTTPStatus), LastUnknownStatus: nonZero(p.LastUnknownStatus),
+		LastHTTPStatus: nonZero(p.LastHTTPStatus), UnknownStatusLen: nonZero(p.UnknownStatusLen),
 		LastError: nonZero(p.LastError), Transient: p.Transient, CredentialsFailures: p.CredentialsFailures,
 	}
 	if !finished {
@@ -205,9 +201,6 @@ func newProgressJSON(p jobs.PollProgress, finished bool) progressJSON {
 	}
 	return out
 }
-
-// sessionOpen reports whether a session in state is still being polled.
-func sessionOpen(state string) bool { return state == "pending" || state == "polling" }
 
 func sessionsShow(ctx context.Context, e *env, args []string) error {
 	id, err := parseSessionID(args[0])
@@ -220,8 +213,8 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 	}
 	var s sessionDetail
 	err = pool.QueryRow(ctx, `SELECT id::text, provider, flow, external_id, account, subscriber, app_ref,
-			state, error, deadline, created_at, finished_at,
-			locale, cancel_requested_at, updated_at, redacted_at, outcome, poll_job_id
+			state, error, `+session.FiniteTime("deadline")+`, created_at, finished_at,
+			locale, `+session.FiniteTime("cancel_requested_at")+`, updated_at, redacted_at, outcome, poll_job_id
 		FROM sessions WHERE id = $1`, id).Scan(
 		&s.ID, &s.Provider, &s.Flow, &s.ExternalID, &s.Account, &s.Subscriber, &s.AppRef,
 		&s.State, &s.Error, &s.Deadline, &s.CreatedAt, &s.FinishedAt,
@@ -233,7 +226,7 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("show session %s: %w", id, err)
 	}
 	if s.PollJobID != nil {
-		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID, !sessionOpen(s.State)); err != nil {
+		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID, !session.State(s.State).Active()); err != nil {
 			return fmt.Errorf("show session %s: %w", id, err)
 		}
 	}
@@ -330,8 +323,8 @@ func writeSessionDetail(e *env, s *sessionDetail) error {
 		if p.LastHTTPStatus != nil {
 			last += fmt.Sprintf(" (HTTP %d)", *p.LastHTTPStatus)
 		}
-		if p.LastUnknownStatus != nil {
-			last += fmt.Sprintf(" (status %q)", *p.LastUnknownStatus)
+		if p.UnknownStatusLen != nil {
+			last += fmt.Sprintf(" (a status of %d characters)", *p.UnknownStatusLen)
 		}
 		field("last result", last)
 		field("last error", deref(p.LastError))
@@ -398,7 +391,7 @@ func sessionsCancel(ctx context.Context, e *env, args []string) error {
 	switch {
 	case res.Cancelled:
 		msg = fmt.Sprintf("Cancelled session %s: its poll job ends it as cancelled at its next run and sends session.cancelled.", id)
-	case !sessionOpen(res.State):
+	case !session.State(res.State).Active():
 		msg = fmt.Sprintf("Not cancelled: session %s already ended as %s.", id, res.State)
 	default:
 		msg = fmt.Sprintf("Not cancelled again: cancellation of session %s was requested at %s; its poll job ends it at its next run.", id, fmtTimePtr(res.CancelRequestedAt))

@@ -220,11 +220,13 @@ func TestSessions(t *testing.T) {
 				}
 				p := got.PollJob.Progress
 				v, ok := p["next_poll_at"]
-				if !ok || v != nil || p["last_polled_at"] != nil || p["last_unknown_status"] != nil {
-					t.Errorf("progress = %v, want next_poll_at, last_polled_at and last_unknown_status present and null", p)
+				if !ok || v != nil || p["last_polled_at"] != nil || p["unknown_status_len"] != nil {
+					t.Errorf("progress = %v, want next_poll_at, last_polled_at and unknown_status_len null", p)
 				}
-				if _, ok := p["last_polled_at"]; !ok {
-					t.Errorf("progress = %v lacks last_polled_at", p)
+				for _, k := range []string{"last_polled_at", "unknown_status_len", "last_result", "last_error"} {
+					if _, ok := p[k]; !ok {
+						t.Errorf("progress = %v lacks %s", p, k)
+					}
 				}
 			},
 		},

@@ -10,6 +10,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -69,7 +70,8 @@ func ownVars() []Var {
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", strings.ToLower(DefaultLogLevel.String()), "debug, info, warn or error"},
 		{"POLLHOOK_LOG_FORMAT", string(DefaultLogFormat), "auto (text on a terminal, JSON otherwise), text or json"},
-		{"POLLHOOK_POLL_WORKERS", strconv.Itoa(jobs.DefaultPollWorkers), "concurrent poll jobs per worker process (a job holds a slot only while it polls: waiting is a snooze)"},
+		{"POLLHOOK_POLL_WORKERS", strconv.Itoa(jobs.DefaultPollWorkers), "concurrent poll jobs per worker process and provider: each provider has its own queue (a job holds a slot only while it polls: waiting is a snooze)"},
+		{"POLLHOOK_POLL_WORKERS_<PROVIDER>", "POLLHOOK_POLL_WORKERS", "concurrent poll jobs of one provider's queue (FORTID, MARKSIGN), e.g. POLLHOOK_POLL_WORKERS_FORTID=50"},
 		{"POLLHOOK_DELIVER_WORKERS", strconv.Itoa(jobs.DefaultDeliverWorkers), "concurrent webhook deliveries per worker process"},
 		{"POLLHOOK_FETCH_POLL_INTERVAL", formatDuration(jobs.DefaultFetchPollInterval), "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
 		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often sessions inserted while no worker listened are picked up"},
@@ -80,6 +82,7 @@ func ownVars() []Var {
 		{"POLLHOOK_MARKSIGN_DEADLINE", formatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
 		{"POLLHOOK_BACKOFF_<FLOW>", backoffDefaults(), backoffDoc()},
 		{"POLLHOOK_CREDENTIALS_BACKOFF", formatDuration(jobs.DefaultCredentialsBackoff), "wait between polls while a provider refuses an account's credentials"},
+		{"POLLHOOK_PROVIDER_RETRY_AFTER_MAX", formatDuration(jobs.DefaultProviderRetryAfterMax), "longest wait a provider's Retry-After can impose; it never delays a session's final poll"},
 		{"POLLHOOK_WEBHOOK_TIMEOUT", formatDuration(webhook.DefaultTimeout), "webhook request timeout"},
 		{"POLLHOOK_WEBHOOK_SCHEDULE", formatSchedule(webhook.DefaultSchedule()), "delays before each webhook retry (±20% jitter)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
@@ -183,6 +186,16 @@ func Load(env Env) (Config, error) {
 	j.FortIDTimeout = r.dur("POLLHOOK_FORTID_SESSION_TIMEOUT", j.FortIDTimeout)
 	j.FortIDGrace = r.dur("POLLHOOK_FORTID_GRACE_PERIOD", j.FortIDGrace)
 	j.CredentialsBackoff = r.dur("POLLHOOK_CREDENTIALS_BACKOFF", j.CredentialsBackoff)
+	j.ProviderRetryAfterMax = r.dur("POLLHOOK_PROVIDER_RETRY_AFTER_MAX", j.ProviderRetryAfterMax)
+	for _, p := range upstream.Providers() {
+		name := "POLLHOOK_POLL_WORKERS_" + strings.ToUpper(string(p))
+		if v, ok := lookup(name); ok && v != "" {
+			if j.ProviderWorkers == nil {
+				j.ProviderWorkers = map[upstream.Provider]int{}
+			}
+			j.ProviderWorkers[p] = r.num(name, j.PollWorkers)
+		}
+	}
 	msDeadline := r.dur("POLLHOOK_MARKSIGN_DEADLINE", jobs.DefaultMarksignDeadline)
 	for flow, fc := range j.Flows {
 		if flow != upstream.FlowFortIDVerification {
@@ -227,6 +240,12 @@ func Load(env Env) (Config, error) {
 	// One connection per poll slot: every running poll can reach its
 	// provider at once, and none is closed for lack of idle room.
 	up.MaxConns = j.PollWorkers
+	for _, n := range j.ProviderWorkers {
+		up.MaxConns = max(up.MaxConns, n)
+	}
+	// The final poll leaves its call at most the request timeout to answer
+	// before the deadline.
+	j.FinalPollLead = min(j.FinalPollLead, cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout))
 	c.Upstream = up
 	if len(r.errs) == 0 {
 		if err := j.Validate(); err != nil {

@@ -120,7 +120,7 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		`pollhook_deliveries_total{result="succeeded"} 1`,
 		`pollhook_poll_duration_seconds_bucket`,
 		`pollhook_poll_lag_seconds_bucket`,
-		`pollhook_jobs{queue="poll",state="completed"} 1`,
+		`pollhook_jobs{queue="poll_marksign",state="completed"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

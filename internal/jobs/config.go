@@ -30,6 +30,13 @@ const (
 	DefaultPollWorkers = 200
 	// DefaultDeliverWorkers is Config.DeliverWorkers.
 	DefaultDeliverWorkers = 50
+	// DefaultProviderRetryAfterMax is Config.ProviderRetryAfterMax.
+	DefaultProviderRetryAfterMax = 30 * time.Second
+	// DefaultFinalPollLead is Config.FinalPollLead (package config bounds
+	// it by the provider request timeout).
+	DefaultFinalPollLead = 2 * time.Second
+	// DefaultLogAggregateEvery is Config.LogAggregateEvery.
+	DefaultLogAggregateEvery = time.Minute
 	// DefaultRetryAfterMax is WebhookConfig.RetryAfterMax.
 	DefaultRetryAfterMax = time.Hour
 	// DefaultRedactAfter is RetentionConfig.RedactAfter.
@@ -80,8 +87,24 @@ type Config struct {
 	// with MaxWorkers it caps a queue's job rate. River runs with
 	// RiverFetchCooldown, which never exceeds FetchPollInterval.
 	FetchCooldown time.Duration
-	// PollWorkers is the number of concurrent poll jobs per process.
+	// PollWorkers is the number of concurrent poll jobs per process and
+	// provider: each provider has its own queue (jobargs.QueuePollFor) with this many
+	// slots unless ProviderWorkers says otherwise, so a slow or dead provider
+	// cannot hold the slots of the others.
 	PollWorkers int
+	// ProviderWorkers overrides PollWorkers for a provider's queue.
+	ProviderWorkers map[upstream.Provider]int
+	// ProviderRetryAfterMax bounds a provider's Retry-After: a longer one
+	// waits this long. It never delays the final poll (see Decide).
+	ProviderRetryAfterMax time.Duration
+	// FinalPollLead is how long before its deadline a session's final poll
+	// is made at most (less for short sessions, see FinalPollAt). It should
+	// not exceed the provider request timeout, so the final call can be
+	// answered before the deadline.
+	FinalPollLead time.Duration
+	// LogAggregateEvery is how often a failure repeated by many sessions
+	// (same provider, account and class) is logged, with a count.
+	LogAggregateEvery time.Duration
 	// DeliverWorkers is the number of concurrent deliveries per process.
 	DeliverWorkers int
 	// Webhook configures delivery.
@@ -99,6 +122,14 @@ type WebhookConfig struct {
 	DisableAfter time.Duration
 	// RetryAfterMax bounds a subscriber's Retry-After.
 	RetryAfterMax time.Duration
+}
+
+// PollWorkersFor is the number of poll slots of provider p's queue.
+func (c Config) PollWorkersFor(p upstream.Provider) int {
+	if n, ok := c.ProviderWorkers[p]; ok && n > 0 {
+		return n
+	}
+	return c.PollWorkers
 }
 
 // DefaultConfig returns the documented defaults.
@@ -126,14 +157,17 @@ func DefaultConfig() Config {
 			upstream.FlowMobileIDSigning:        marksign,
 			upstream.FlowMobileIDHashSigning:    marksign,
 		},
-		FortIDTimeout:      DefaultFortIDTimeout,
-		FortIDGrace:        DefaultFortIDGrace,
-		CredentialsBackoff: DefaultCredentialsBackoff,
-		SweepInterval:      DefaultSweepInterval,
-		FetchPollInterval:  DefaultFetchPollInterval,
-		FetchCooldown:      DefaultFetchCooldown,
-		PollWorkers:        DefaultPollWorkers,
-		DeliverWorkers:     DefaultDeliverWorkers,
+		FortIDTimeout:         DefaultFortIDTimeout,
+		FortIDGrace:           DefaultFortIDGrace,
+		CredentialsBackoff:    DefaultCredentialsBackoff,
+		SweepInterval:         DefaultSweepInterval,
+		FetchPollInterval:     DefaultFetchPollInterval,
+		FetchCooldown:         DefaultFetchCooldown,
+		PollWorkers:           DefaultPollWorkers,
+		ProviderRetryAfterMax: DefaultProviderRetryAfterMax,
+		FinalPollLead:         DefaultFinalPollLead,
+		LogAggregateEvery:     DefaultLogAggregateEvery,
+		DeliverWorkers:        DefaultDeliverWorkers,
 		Webhook: WebhookConfig{
 			Schedule:      webhook.DefaultSchedule(),
 			DisableAfter:  webhook.DefaultDisableAfter,
@@ -168,6 +202,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
 	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0:
 		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive", c.FetchPollInterval, c.FetchCooldown)
+	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead <= 0 || c.LogAggregateEvery < 0:
+		return fmt.Errorf("provider retry-after max %s and log aggregation %s must not be negative, final poll lead %s must be positive",
+			c.ProviderRetryAfterMax, c.LogAggregateEvery, c.FinalPollLead)
 	case c.PollWorkers <= 0 || c.DeliverWorkers <= 0:
 		return fmt.Errorf("worker counts (poll %d, deliver %d) must be positive", c.PollWorkers, c.DeliverWorkers)
 	case len(c.Webhook.Schedule) == 0:

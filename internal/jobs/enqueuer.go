@@ -52,7 +52,7 @@ func (e *Enqueuer) enqueueBatch(ctx context.Context) (int, error) {
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	rows, err := tx.Query(ctx, `SELECT id::text FROM sessions
+	rows, err := tx.Query(ctx, `SELECT id::text, provider FROM sessions
 		WHERE state = 'pending' AND poll_job_id IS NULL
 		ORDER BY created_at
 		LIMIT $1
@@ -60,16 +60,22 @@ func (e *Enqueuer) enqueueBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: select pending sessions: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type pending struct {
+		ID       string
+		Provider string
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pending])
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: read pending sessions: %w", err)
 	}
-	if len(ids) == 0 {
+	if len(found) == 0 {
 		return 0, nil
 	}
-	params := make([]river.InsertManyParams, len(ids))
-	for i, id := range ids {
-		params[i] = river.InsertManyParams{Args: jobargs.Poll{SessionID: id}}
+	ids := make([]string, len(found))
+	params := make([]river.InsertManyParams, len(found))
+	for i, f := range found {
+		ids[i] = f.ID
+		params[i] = river.InsertManyParams{Args: jobargs.Poll{SessionID: f.ID, Provider: f.Provider}}
 	}
 	results, err := e.client.InsertManyTx(ctx, tx, params)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/jobargs"
+	"github.com/pollhook/pollhook/internal/pgjson"
+	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -24,45 +27,78 @@ type ending struct {
 	errMsg  string
 }
 
+// stored is e as the sessions table and the webhook payload accept it:
+// provider bytes Postgres refuses (invalid UTF-8, NUL, lone surrogates,
+// numbers beyond numeric) are sanitised, so no answer can fail the handoff.
+// An answer that is not JSON at all is dropped (the outcome is kept).
+func (e ending) stored() (sess.Ending, error) {
+	se := sess.Ending{State: sess.State(e.state), Error: pgjson.Text(e.errMsg)}
+	if e.outcome != nil {
+		raw, err := json.Marshal(e.outcome)
+		if err != nil {
+			return se, fmt.Errorf("encode outcome: %w", err)
+		}
+		if se.Outcome, err = pgjson.Sanitize(raw); err != nil {
+			return se, fmt.Errorf("sanitise outcome: %w", err)
+		}
+	}
+	if len(e.answer) > 0 {
+		se.Answer, _ = pgjson.Sanitize(e.answer)
+	}
+	return se, nil
+}
+
 // finish is the terminal handoff: in one transaction the session's outcome is
 // written, its delivery row and delivery job are inserted, and the poll job
 // is completed. A crash before the commit leaves the job running, to be
 // rescued and polled again; after it, the delivery job exists.
+//
+// A handoff the database refuses for a reason no retry fixes (a data or
+// constraint error) is logged at ERROR with the session id, and the session
+// still ends, with its state but without the outcome that could not be
+// stored: never a silent re-poll until the deadline turns a success into
+// expired.
 func (w *PollWorker) finish(ctx context.Context, job *river.Job[jobargs.Poll], s *session, e ending) error {
-	outcome, err := json.Marshal(e.outcome)
+	se, err := e.stored()
 	if err != nil {
-		return fmt.Errorf("finish session %s: encode outcome: %w", s.ID, err)
+		w.logger.ErrorContext(ctx, "terminal answer cannot be encoded: ending the session without its outcome",
+			"session_id", s.ID, "state", e.state, "error", err)
+		se = sess.Ending{State: sess.State(e.state), Error: pgjson.Text(e.errMsg)}
 	}
-	if e.outcome == nil {
-		outcome = nil
+	err = w.handoff(ctx, job, s, e, se)
+	if err == nil || !permanentDBError(err) {
+		return err
 	}
-	answer := []byte(e.answer)
-	if len(answer) == 0 || !json.Valid(answer) {
-		answer = nil
+	w.logger.ErrorContext(ctx, "database refused the session's outcome: ending it without the outcome",
+		append([]any{"session_id", s.ID, "state", e.state}, dbErrorAttrs(err)...)...)
+	e.outcome, e.answer = nil, nil
+	e.errMsg = strings.TrimPrefix(e.errMsg+"; ", "; ") + "outcome not stored: the database refused it"
+	se = sess.Ending{State: se.State, Error: pgjson.Text(e.errMsg)}
+	if err := w.handoff(ctx, job, s, e, se); err != nil {
+		w.logger.ErrorContext(ctx, "database refused the session's ending: retrying the job",
+			append([]any{"session_id", s.ID, "state", e.state}, dbErrorAttrs(err)...)...)
+		return err
 	}
-	var errMsg *string
-	if e.errMsg != "" {
-		errMsg = &e.errMsg
-	}
+	return nil
+}
 
+// handoff runs the terminal transaction for se.
+func (w *PollWorker) handoff(ctx context.Context, job *river.Job[jobargs.Poll], s *session, e ending, se sess.Ending) error {
 	tx, err := w.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("finish session %s: begin: %w", s.ID, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	var finishedAt time.Time
-	err = tx.QueryRow(ctx, `UPDATE sessions
-		SET state = $2, outcome = $3, answer = $4, error = $5, finished_at = now(), updated_at = now()
-		WHERE id = $1 AND state IN ('pending', 'polling')
-		RETURNING finished_at`, s.ID, e.state, outcome, answer, errMsg).Scan(&finishedAt)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		// Another run ended it first: nothing more to send.
-	case err != nil:
-		return fmt.Errorf("finish session %s: write outcome: %w", s.ID, err)
-	default:
-		if err := w.enqueueDelivery(ctx, tx, s, e, outcome, finishedAt); err != nil {
+	finishedAt, ended, err := w.store.End(ctx, tx, s.ID, se)
+	if err != nil {
+		return fmt.Errorf("finish: %w", err)
+	}
+	// ended is false if another run ended the session first: then there is
+	// nothing more to send.
+	if ended {
+		e.errMsg = se.Error
+		if err := w.enqueueDelivery(ctx, tx, s, e, se.Outcome, finishedAt); err != nil {
 			return fmt.Errorf("finish session %s: %w", s.ID, err)
 		}
 	}
@@ -72,13 +108,10 @@ func (w *PollWorker) finish(ctx context.Context, job *river.Job[jobargs.Poll], s
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("finish session %s: commit: %w", s.ID, err)
 	}
-	if !finishedAt.IsZero() {
+	if ended {
 		w.metrics.Terminal(string(s.Flow), e.state, finishedAt.Sub(s.CreatedAt))
-		attrs := []any{"session_id", s.ID, "flow", s.Flow, "account", s.Account, "state", e.state}
-		if e.errMsg != "" {
-			attrs = append(attrs, "reason", e.errMsg)
-		}
-		w.logger.InfoContext(ctx, "session ended", attrs...)
+		// The reason may quote the provider: it is stored, not logged.
+		w.logger.InfoContext(ctx, "session ended", "session_id", s.ID, "flow", s.Flow, "account", s.Account, "state", e.state)
 	}
 	return nil
 }

@@ -12,6 +12,10 @@ const ProgressKey = "pollhook"
 // River job's metadata, written with the snooze River writes anyway, so a
 // non-terminal poll never rewrites the sessions row, and a restarted worker
 // continues the backoff sequence where it was.
+//
+// It holds counts, codes and classes only, never provider text (error
+// messages, unknown status values, bodies): job metadata is readable by
+// anyone with River UI.
 type PollProgress struct {
 	// Polls counts the provider calls made so far.
 	Polls int `json:"polls"`
@@ -27,9 +31,11 @@ type PollProgress struct {
 	LastAnswer string `json:"last_answer,omitempty"`
 	// LastHTTPStatus is the last answer's HTTP status.
 	LastHTTPStatus int `json:"last_http_status,omitempty"`
-	// LastUnknownStatus is the last unrecognised status value, if any.
-	LastUnknownStatus string `json:"last_unknown_status,omitempty"`
-	// LastError is the last transient or credentials error.
+	// UnknownStatusLen is the length of the last unrecognised status value,
+	// if any (the value itself is provider text).
+	UnknownStatusLen int `json:"unknown_status_len,omitempty"`
+	// LastError is the class of the last transient or credentials failure,
+	// e.g. "http_5xx", "no_answer", "error_code_50000", "unconfigured".
 	LastError string `json:"last_error,omitempty"`
 	// Transient counts transient failures.
 	Transient int `json:"transient,omitempty"`

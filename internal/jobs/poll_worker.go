@@ -11,24 +11,34 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pollhook/pollhook/internal/jobargs"
+	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/metrics"
+	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/upstream"
 )
 
-// PollWorker polls a session's provider once per run.
+// session is a sessions row as the poll job reads it.
+type session = sess.Session
+
+// PollWorker polls a session's provider once per run. The I/O is here; what
+// to do after each call is Decide's, a pure function.
 type PollWorker struct {
 	river.WorkerDefaults[jobargs.Poll]
 
 	pool    *pgxpool.Pool
+	store   *sess.Store
 	poller  upstream.Poller
 	cfg     Config
 	logger  *slog.Logger
 	metrics *metrics.Metrics
+	// repeats aggregates the log lines of failures many sessions repeat.
+	repeats *logging.Aggregator
 }
 
 // NewPollWorker returns a worker polling through poller.
 func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logger *slog.Logger, m *metrics.Metrics) *PollWorker {
-	return &PollWorker{pool: pool, poller: poller, cfg: cfg, logger: logger, metrics: m}
+	return &PollWorker{pool: pool, store: sess.NewStore(""), poller: poller, cfg: cfg, logger: logger, metrics: m,
+		repeats: logging.NewAggregator(cfg.LogAggregateEvery)}
 }
 
 // Work polls once and either snoozes the job until the next poll is due or
@@ -36,47 +46,42 @@ func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logge
 func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) error {
 	w.metrics.PollLag(time.Since(job.ScheduledAt))
 	prog := ProgressFromMetadata(job.Metadata)
-	if wait := time.Until(prog.NextPollAt); prog.Polls > 0 && wait > 0 {
+	if wait := WaitBeforePoll(prog, time.Now()); wait > 0 {
 		// A wait longer than River's scheduler interval is served in steps:
 		// a short snooze makes the job available at once with a future
 		// scheduled_at, which the producer's next fetch picks up on time,
 		// while a long one waits for the scheduler's 5 s sweep on top.
 		return river.JobSnooze(min(wait, maxSnooze))
 	}
-	s, err := loadSession(ctx, w.pool, job.Args.SessionID)
-	if errors.Is(err, errSessionNotFound) {
+	s, err := w.store.Load(ctx, w.pool, job.Args.SessionID)
+	if errors.Is(err, sess.ErrNotFound) {
 		w.logger.WarnContext(ctx, "poll job for a deleted session: dropping the job", "session_id", job.Args.SessionID)
-		return river.JobCancel(fmt.Errorf("session %s: %w", job.Args.SessionID, err))
+		return river.JobCancel(err)
 	}
 	if err != nil {
-		return fmt.Errorf("poll session %s: %w", job.Args.SessionID, err)
+		return fmt.Errorf("poll: %w", err)
 	}
-	if s.terminal() {
+	if !s.State.Active() {
 		return nil
 	}
 
 	deadline := w.deadline(s)
-	if s.State == StatePending {
+	if s.State == sess.StatePending {
 		// The first run fixes the deadline and marks the session polling:
 		// the only write to the row before its terminal state.
-		if _, err := w.pool.Exec(ctx, `UPDATE sessions SET state = 'polling', deadline = $2, poll_job_id = $3, updated_at = now()
-			WHERE id = $1 AND state = 'pending'`, s.ID, deadline, job.ID); err != nil {
-			return fmt.Errorf("poll session %s: mark polling: %w", s.ID, err)
+		if _, err := w.store.MarkPolling(ctx, w.pool, s.ID, deadline, job.ID); err != nil {
+			return fmt.Errorf("poll: %w", err)
 		}
-		s.State = StatePolling
+		s.State = sess.StatePolling
 		w.logger.InfoContext(ctx, "session polling", "session_id", s.ID, "flow", s.Flow, "account", s.Account, "deadline", deadline)
 	}
 
-	if s.CancelRequested != nil {
-		return w.finish(ctx, job, s, ending{state: StateCancelled, errMsg: "tracking cancelled by request"})
-	}
-	now := time.Now()
-	if !now.Before(deadline) {
-		e := ending{state: string(upstream.StateExpired), errMsg: fmt.Sprintf("deadline %s reached after %d polls", deadline.UTC().Format(time.RFC3339), prog.Polls)}
-		if prog.LastAnswer == resultCredentials {
-			e = ending{state: string(upstream.StateFailed), errMsg: fmt.Sprintf("could not poll with account %q until the deadline: %s", s.Account, prog.LastError)}
-		}
-		return w.finish(ctx, job, s, e)
+	policy := w.policy(s.Flow)
+	in := PollInput{Progress: prog, Now: time.Now(), Registered: s.CreatedAt, Deadline: deadline,
+		CancelRequested: s.CancelRequested != nil, Account: s.Account}
+	d := Decide(in, policy)
+	if d.Action == ActionEnd {
+		return w.finish(ctx, job, s, endingOf(d, upstream.Result{}))
 	}
 
 	pctx, cancel := context.WithDeadline(ctx, deadline)
@@ -84,71 +89,83 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) err
 	res, err := w.poller.Poll(pctx, w.upstreamSession(s))
 	cancel()
 	elapsed := time.Since(start)
-	misconfigured := err != nil
-	if misconfigured {
+	in.Polled, in.PolledAt, in.Now, in.Result = true, start, time.Now(), res
+	if err != nil {
 		// A misuse no retry fixes by itself (an account or flow the worker
 		// is not configured for): the operator can fix the configuration
 		// before the deadline, so it is handled like a credentials failure.
-		res = upstream.Result{State: upstream.StateInProgress, CredentialsProblem: true, Err: err}
+		in.Misconfigured, in.Result = true, upstream.Result{State: upstream.StateInProgress, CredentialsProblem: true}
 	}
-	prog.Polls++
-	prog.LastPolledAt = start
-	prog.LastHTTPStatus = res.HTTPStatus
-
-	if res.State.Terminal() {
-		w.metrics.Poll(string(s.Flow), string(res.State), elapsed)
-		return w.finish(ctx, job, s, ending{
-			state:   string(res.State),
-			outcome: res.Outcome,
-			answer:  res.Answer,
-			errMsg:  terminalMessage(res),
-		})
+	d = Decide(in, policy)
+	w.metrics.Poll(string(s.Flow), d.Progress.LastResult, elapsed)
+	if d.Action == ActionEnd {
+		return w.finish(ctx, job, s, endingOf(d, res))
 	}
+	w.logPoll(ctx, s, d.Progress, in, err)
+	if err := river.MetadataSet(ctx, ProgressKey, d.Progress); err != nil {
+		return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
+	}
+	return river.JobSnooze(min(d.Wait, maxSnooze))
+}
 
-	wait := w.cfg.Flows[s.Flow].Backoff.Interval(prog.Polls - 1)
-	attrs := []any{"session_id", s.ID, "flow", s.Flow, "account", s.Account, "polls", prog.Polls, "http_status", res.HTTPStatus}
-	switch {
-	case res.CredentialsProblem:
-		prog.LastResult, prog.CredentialsFailures = resultCredentials, prog.CredentialsFailures+1
-		prog.LastError = errString(res.Err)
-		wait = w.cfg.CredentialsBackoff
-		if misconfigured {
+// endingOf is the ending of a session as Decide ended it; res is the call's
+// answer, carrying the outcome of a terminal one.
+func endingOf(d Decision, res upstream.Result) ending {
+	e := ending{state: string(d.State), errMsg: d.Reason}
+	if upstream.State(d.State) == res.State {
+		e.outcome, e.answer = res.Outcome, res.Answer
+	}
+	return e
+}
+
+// logPoll logs a non-terminal poll. Only codes, lengths and classes are
+// logged, never provider text; failures that many sessions repeat (an
+// account, a provider down) are logged once per key and minute with the
+// count of the lines held back.
+func (w *PollWorker) logPoll(ctx context.Context, s *session, prog PollProgress, in PollInput, misuse error) {
+	attrs := []any{"session_id", s.ID, "provider", s.Provider, "flow", s.Flow, "account", s.Account,
+		"polls", prog.Polls, "http_status", prog.LastHTTPStatus}
+	var (
+		level slog.Level
+		msg   string
+		key   string
+	)
+	switch prog.LastResult {
+	case resultCredentials:
+		level, key = slog.LevelError, string(s.Provider)+"/"+s.Account+"/"+prog.LastError
+		attrs = append(attrs, "class", prog.LastError)
+		if in.Misconfigured {
 			// The account name comes from the row, not the configuration:
 			// keep it out of the metric's bounded label set.
 			w.metrics.CredentialsFailure(string(s.Provider), "unconfigured")
-			w.logger.ErrorContext(ctx, "cannot poll: fix the worker's provider configuration; retrying slowly until the deadline",
-				append(attrs, "error", prog.LastError)...)
+			msg = "cannot poll: fix the worker's provider configuration; retrying slowly until the deadline"
+			// The error is the worker's own text: the account and the
+			// configured account names, no provider text.
+			attrs = append(attrs, "error", misuse.Error())
 		} else {
 			w.metrics.CredentialsFailure(string(s.Provider), s.Account)
-			w.logger.ErrorContext(ctx, "provider refused credentials: fix the account's key; polling slowly until the deadline",
-				append(attrs, "error", prog.LastError)...)
+			msg = "provider refused credentials: fix the account's key; polling slowly until the deadline"
 		}
-	case res.Transient:
-		prog.LastResult, prog.Transient = resultTransient, prog.Transient+1
-		prog.LastError = errString(res.Err)
-		w.logger.WarnContext(ctx, "transient poll failure", append(attrs, "error", prog.LastError)...)
-	case res.UnknownStatus != "":
-		prog.LastResult, prog.LastUnknownStatus = resultUnknownStatus, res.UnknownStatus
-		w.logger.WarnContext(ctx, "provider answered an unknown status: still polling", append(attrs, "status", res.UnknownStatus)...)
+	case resultTransient:
+		level, key = slog.LevelWarn, string(s.Provider)+"/"+prog.LastError
+		msg = "transient poll failure"
+		attrs = append(attrs, "class", prog.LastError)
+	case resultUnknownStatus:
+		level, key = slog.LevelWarn, string(s.Provider)+"/"+string(s.Flow)+"/unknown_status"
+		msg = "provider answered an unknown status: still polling"
+		attrs = append(attrs, "status_len", prog.UnknownStatusLen)
 	default:
-		prog.LastResult = string(upstream.StateInProgress)
-		prog.LastError = ""
 		w.logger.DebugContext(ctx, "poll: in progress", attrs...)
+		return
 	}
-	if prog.LastResult != resultTransient {
-		prog.LastAnswer = prog.LastResult
+	ok, suppressed := w.repeats.Allow(key)
+	if !ok {
+		return
 	}
-	w.metrics.Poll(string(s.Flow), prog.LastResult, elapsed)
-	wait = max(wait, res.RetryAfter)
-	if remaining := time.Until(deadline); wait > remaining {
-		// The next run lands on the deadline and ends the session there.
-		wait = max(remaining, 0)
+	if suppressed > 0 {
+		attrs = append(attrs, "repeats_not_logged", suppressed)
 	}
-	prog.NextPollAt = time.Now().Add(wait)
-	if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
-		return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
-	}
-	return river.JobSnooze(min(wait, maxSnooze))
+	w.logger.Log(ctx, level, msg, attrs...)
 }
 
 // maxSnooze is the longest single snooze: River's job scheduler interval.
@@ -171,6 +188,16 @@ const (
 	resultCredentials   = "credentials"
 	resultUnknownStatus = "unknown_status"
 )
+
+// policy is the polling policy of flow.
+func (w *PollWorker) policy(flow upstream.Flow) PollPolicy {
+	return PollPolicy{
+		Backoff:            w.cfg.Flows[flow].Backoff,
+		CredentialsBackoff: w.cfg.CredentialsBackoff,
+		RetryAfterMax:      w.cfg.ProviderRetryAfterMax,
+		FinalPollLead:      w.cfg.FinalPollLead,
+	}
+}
 
 // deadline is when polling s stops: the app's deadline if sooner than the
 // flow's default.
@@ -201,7 +228,9 @@ func (w *PollWorker) upstreamSession(s *session) upstream.Session {
 	return us
 }
 
-// terminalMessage is the error text stored with a terminal result.
+// terminalMessage is the error text stored with a terminal result. It may
+// quote the provider's message: it is stored and delivered to the app,
+// never logged.
 func terminalMessage(res upstream.Result) string {
 	if res.State == upstream.StateSucceeded {
 		return ""
@@ -217,11 +246,4 @@ func terminalMessage(res upstream.Result) string {
 		return fmt.Sprintf("HTTP %d", res.HTTPStatus)
 	}
 	return ""
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+
+	sess "github.com/pollhook/pollhook/internal/session"
 )
 
 // RetentionConfig says how long personal data and attempt records are kept.
@@ -86,7 +88,8 @@ func Retain(ctx context.Context, pool *pgxpool.Pool, cfg RetentionConfig, now ti
 		count *int64
 	}{
 		{"redact sessions", `UPDATE sessions SET outcome = NULL, answer = NULL, redacted_at = now()
-			WHERE id IN (SELECT id FROM sessions WHERE finished_at < $1 AND redacted_at IS NULL LIMIT $2)`, redactBefore, &res.Sessions},
+			FROM ` + sess.Internal + `
+			WHERE internal.ok AND id IN (SELECT id FROM sessions WHERE finished_at < $1 AND redacted_at IS NULL LIMIT $2)`, redactBefore, &res.Sessions},
 		{"redact deliveries", `UPDATE deliveries SET payload = jsonb_set(payload, '{data,outcome}', '{"redacted": true}'), redacted_at = now()
 			WHERE id IN (SELECT id FROM deliveries WHERE created_at < $1 AND redacted_at IS NULL AND state <> 'pending' LIMIT $2)`, redactBefore, &res.Deliveries},
 		{"clear attempt bodies", `UPDATE delivery_attempts SET response_body = NULL

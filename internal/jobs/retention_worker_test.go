@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,17 @@ func TestRetentionRedactsOldPersonalDataOnly(t *testing.T) {
 	ctx := context.Background()
 	exec := func(sql string, args ...any) {
 		t.Helper()
-		if _, err := tdb.Pool.Exec(ctx, sql, args...); err != nil {
+		// Fixtures write pollhook's own columns (state, outcome, created_at):
+		// as pollhook's own statements do, they set pollhook.internal, which
+		// the sessions guard of migration 00002 requires for that.
+		err := pgx.BeginFunc(ctx, tdb.Pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT set_config('pollhook.internal', 'on', true)`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, sql, args...)
+			return err
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

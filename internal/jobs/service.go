@@ -16,6 +16,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/jobargs"
 	"github.com/pollhook/pollhook/internal/metrics"
+	sess "github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
@@ -75,14 +76,19 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	river.AddWorker(workers, sweep)
 	river.AddWorker(workers, NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger))
 
+	queues := map[string]river.QueueConfig{
+		// Poll jobs inserted before they named their provider.
+		jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers},
+		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+		river.QueueDefault:   {MaxWorkers: 5},
+	}
+	for _, p := range sess.Providers() {
+		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
+	}
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
-		Schema: deps.Schema,
-		Logger: deps.Logger.With("component", "river"),
-		Queues: map[string]river.QueueConfig{
-			jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers},
-			jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
-			river.QueueDefault:   {MaxWorkers: 5},
-		},
+		Schema:     deps.Schema,
+		Logger:     deps.Logger.With("component", "river"),
+		Queues:     queues,
 		Workers:    workers,
 		JobTimeout: deps.JobTimeout,
 		// Completed jobs hold no personal data (ids and poll progress only),

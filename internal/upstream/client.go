@@ -100,7 +100,8 @@ func (c *Client) Poll(ctx context.Context, s Session) (Result, error) {
 		attrs = append(attrs, slog.Int("error_code", res.ErrorCode))
 	}
 	if res.UnknownStatus != "" {
-		attrs = append(attrs, slog.String("unknown_status", res.UnknownStatus))
+		// Provider text: its length only.
+		attrs = append(attrs, slog.Int("unknown_status_len", len(res.UnknownStatus)))
 	}
 	if res.Err != nil {
 		attrs = append(attrs, slog.String("error", res.Err.Error()))

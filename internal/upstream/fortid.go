@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/pollhook/pollhook/internal/session"
 )
 
 // FortID verificationSessionStatus values.
@@ -98,24 +100,6 @@ func decodeFortID(status int, body []byte) Result {
 }
 
 // IsUUID reports whether s is a UUID in its canonical textual form
-// (8-4-4-4-12 hexadecimal digits, any version), as FortID requires of a
-// session id.
-func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// (8-4-4-4-12 hexadecimal digits, any version and case), as FortID requires
+// of a session id: session.IsUUID.
+func IsUUID(s string) bool { return session.IsUUID(s) }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/pollhook/pollhook/internal/session"
 )
 
 // marksignPaths maps each Marksign flow to its status endpoint; %s is the
@@ -35,26 +37,12 @@ func MarksignPath(flow Flow, locale, token string) (string, error) {
 	default:
 		return "", fmt.Errorf("unknown Marksign locale %q (want \"lt\" or \"en\")", locale)
 	}
-	if !isMarksignToken(token) {
-		return "", fmt.Errorf("session token %q is not 1 to 128 letters, digits, '-', '_', '.' or '~'", truncate(token, 64))
+	// The sessions table refuses any other token (one rule, in the session
+	// package): a registered session is never refused here.
+	if err := session.ValidateExternalID(session.ProviderMarksign, token); err != nil {
+		return "", err
 	}
 	return prefix + fmt.Sprintf(pattern, token), nil
-}
-
-// isMarksignToken reports whether token can be a Marksign session token: the
-// provider's are UUIDs; anything made of URL-unreserved characters is
-// accepted so that it needs no escaping.
-func isMarksignToken(token string) bool {
-	if token == "" || len(token) > 128 || token == "." || token == ".." {
-		return false
-	}
-	for i := range len(token) {
-		c := token[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.' || c == '~') {
-			return false
-		}
-	}
-	return true
 }
 
 // isIdentificationFlow reports whether flow identifies a person (its success
@@ -146,10 +134,9 @@ func decodeMarksign(flow Flow, status int, body []byte) Result {
 // PROVIDERS.md.
 func classifyMarksignError(res *Result, code int) {
 	res.ErrorCode = code
+	// The provider's message stays in res.Message (stored with a terminal
+	// state, never logged): Err names the code only, since it reaches logs.
 	describe := func(what string) error {
-		if res.Message != "" {
-			return fmt.Errorf("HTTP %d: error_code %d (%s): %s", res.HTTPStatus, code, what, res.Message)
-		}
 		return fmt.Errorf("HTTP %d: error_code %d (%s)", res.HTTPStatus, code, what)
 	}
 	switch code {

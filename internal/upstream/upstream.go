@@ -11,39 +11,32 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/session"
 )
 
-// Provider names a provider family. The values are the ones stored in the
-// sessions table's provider column.
-type Provider string
+// Provider names a provider family: session.Provider, whose home is the
+// session package.
+type Provider = session.Provider
 
+// Flow names one status endpoint of a provider: session.Flow.
+type Flow = session.Flow
+
+// The providers and flows, from the session package.
 const (
-	// ProviderFortID is the FortID Verifier Service.
-	ProviderFortID Provider = "fortid"
-	// ProviderMarksign is the Marksign gateway (Smart-ID and Mobile-ID).
-	ProviderMarksign Provider = "marksign"
+	ProviderFortID             = session.ProviderFortID
+	ProviderMarksign           = session.ProviderMarksign
+	FlowFortIDVerification     = session.FlowFortIDVerification
+	FlowSmartIDIdentification  = session.FlowSmartIDIdentification
+	FlowSmartIDSigning         = session.FlowSmartIDSigning
+	FlowSmartIDHashSigning     = session.FlowSmartIDHashSigning
+	FlowMobileIDIdentification = session.FlowMobileIDIdentification
+	FlowMobileIDSigning        = session.FlowMobileIDSigning
+	FlowMobileIDHashSigning    = session.FlowMobileIDHashSigning
 )
 
-// Flow names one status endpoint of a provider. The values are the ones
-// stored in the sessions table's flow column.
-type Flow string
-
-const (
-	// FlowFortIDVerification is FortID's verification session status.
-	FlowFortIDVerification Flow = "verification"
-	// FlowSmartIDIdentification is Marksign's Smart-ID identification status.
-	FlowSmartIDIdentification Flow = "smartid_identification"
-	// FlowSmartIDSigning is Marksign's Smart-ID signing status.
-	FlowSmartIDSigning Flow = "smartid_signing"
-	// FlowSmartIDHashSigning is Marksign's Smart-ID hash signing status.
-	FlowSmartIDHashSigning Flow = "smartid_hash_signing"
-	// FlowMobileIDIdentification is Marksign's Mobile-ID identification status.
-	FlowMobileIDIdentification Flow = "mobileid_identification"
-	// FlowMobileIDSigning is Marksign's Mobile-ID signing status.
-	FlowMobileIDSigning Flow = "mobileid_signing"
-	// FlowMobileIDHashSigning is Marksign's Mobile-ID hash signing status.
-	FlowMobileIDHashSigning Flow = "mobileid_hash_signing"
-)
+// Providers returns every provider: session.Providers.
+func Providers() []Provider { return session.Providers() }
 
 // State is the normalized state of a session after one poll.
 type State string
@@ -111,7 +104,8 @@ type Result struct {
 	// StateInProgress: the engine backs off slowly and alerts the operator.
 	CredentialsProblem bool
 	// UnknownStatus holds a status value the client did not recognise; State
-	// is then StateInProgress. The engine records it and logs a warning.
+	// is then StateInProgress. It is provider text: the engine logs and
+	// records its length only.
 	UnknownStatus string
 	// HTTPStatus is the HTTP status of the answer, 0 if none arrived.
 	HTTPStatus int
@@ -124,12 +118,14 @@ type Result struct {
 	// ErrorCode is the provider's error code (Marksign error_code), 0 if none.
 	ErrorCode int
 	// Message is the provider's human message (Marksign message, FortID
-	// message or description), if any.
+	// message or description), if any. It is provider text, possibly
+	// personal: stored with a terminal state and delivered, never logged.
 	Message string
 	// RetryAfter is the provider's Retry-After, 0 if none.
 	RetryAfter time.Duration
 	// Err describes a transient or credentials failure. It never contains a
-	// credential.
+	// credential nor provider text (messages, statuses, bodies): it may be
+	// logged.
 	Err error
 }
 
