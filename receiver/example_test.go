@@ -1,6 +1,9 @@
 package receiver_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,5 +54,34 @@ func ExampleVerifier_Middleware() {
 	// handling msg_1: {"type":"session.succeeded","data":{}}
 	// 200 ok
 	// 200 duplicate webhook-id: already processed
-	// 401 receiver: no signature matches any secret
+	// 401 receiver: no signature matches any key
+}
+
+// A subscriber with the ed25519 scheme (v1a) verifies with its public key,
+// which pollhookctl subscribers secret prints; the private key never
+// leaves pollhook.
+func ExampleNew_publicKey() {
+	// What pollhook sends, signed here with a fresh ed25519 key.
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	publicKey := "whpk_" + base64.StdEncoding.EncodeToString(pub)
+
+	v, err := receiver.New(receiver.Options{PublicKeys: []string{publicKey}})
+	if err != nil {
+		panic(err)
+	}
+	body := []byte(`{"type":"session.succeeded","data":{}}`)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sig := ed25519.Sign(priv, []byte("msg_1."+ts+"."+string(body)))
+	header := http.Header{}
+	header.Set("webhook-id", "msg_1")
+	header.Set("webhook-timestamp", ts)
+	header.Set("webhook-signature", "v1a,"+base64.StdEncoding.EncodeToString(sig))
+
+	m, err := v.Verify(header, body)
+	fmt.Println(m.ID, err)
+	_, err = v.Verify(header, []byte(`{"type":"session.failed","data":{}}`))
+	fmt.Println(err)
+	// Output:
+	// msg_1 <nil>
+	// receiver: no signature matches any key
 }

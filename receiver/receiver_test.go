@@ -310,8 +310,8 @@ func TestNew(t *testing.T) {
 		want    string
 	}{
 		{"none", nil, "no secret"},
-		{"no prefix", []string{"c2hvcnQtc2VjcmV0LWtleQ=="}, "secret 1 of 1: does not start with whsec_"},
-		{"short", []string{newSecret(t), short}, "secret 2 of 2: decodes to 16 bytes"},
+		{"no prefix", []string{"c2hvcnQtc2VjcmV0LWtleQ=="}, "secret 1 of 1: secret does not start with whsec_"},
+		{"short", []string{newSecret(t), short}, "secret 2 of 2: secret decodes to 16 bytes"},
 		{"not base64", []string{"whsec_***"}, "not valid base64"},
 	}
 	for _, tt := range tests {

@@ -1,22 +1,20 @@
 package receiver
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
 // The Standard Webhooks headers.
 const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
+	HeaderID        = whsig.HeaderID
+	HeaderTimestamp = whsig.HeaderTimestamp
+	HeaderSignature = whsig.HeaderSignature
 )
 
 // Defaults of Options.
@@ -34,16 +32,21 @@ const maxIDLength = 256
 var (
 	ErrMissingHeaders      = errors.New("receiver: missing webhook-id, webhook-timestamp or webhook-signature header")
 	ErrInvalidHeaders      = errors.New("receiver: malformed webhook-id, webhook-timestamp or webhook-signature header")
-	ErrNoMatchingSignature = errors.New("receiver: no signature matches any secret")
+	ErrNoMatchingSignature = errors.New("receiver: no signature matches any key")
 	ErrTooOld              = errors.New("receiver: webhook-timestamp is too old")
 	ErrTooNew              = errors.New("receiver: webhook-timestamp is too far in the future")
 )
 
 // Options configures a Verifier.
 type Options struct {
-	// Secrets are the signing secrets ("whsec_..."); a message signed with
-	// any of them is accepted. At least one is required.
+	// Secrets are the HMAC signing secrets ("whsec_...", scheme v1); a
+	// message signed with any of them is accepted.
 	Secrets []string
+	// PublicKeys are ed25519 public keys ("whpk_...", scheme v1a) of
+	// subscribers that sign asymmetrically; a message signed by the private
+	// key of any of them is accepted. At least one secret or public key is
+	// required; both may be given, e.g. while a subscriber switches scheme.
+	PublicKeys []string
 	// Tolerance is how far a message's timestamp may be from now, in
 	// either direction (default 5 minutes).
 	Tolerance time.Duration
@@ -59,7 +62,7 @@ type Options struct {
 // Verifier checks webhook signatures and timestamps. It is safe for
 // concurrent use.
 type Verifier struct {
-	keys      [][]byte
+	keys      whsig.Keys
 	tolerance time.Duration
 	store     Store
 	maxBody   int64
@@ -76,11 +79,11 @@ type Message struct {
 	Body []byte
 }
 
-// New returns a Verifier; it fails if no secret is given or one is not a
-// valid "whsec_" secret. Its errors never contain a secret.
+// New returns a Verifier; it fails if no secret or public key is given or
+// one is malformed. Its errors never contain a secret.
 func New(opts Options) (*Verifier, error) {
-	if len(opts.Secrets) == 0 {
-		return nil, errors.New("receiver: no secret")
+	if len(opts.Secrets)+len(opts.PublicKeys) == 0 {
+		return nil, errors.New("receiver: no secret or public key")
 	}
 	v := &Verifier{
 		tolerance: opts.Tolerance,
@@ -89,12 +92,20 @@ func New(opts Options) (*Verifier, error) {
 		now:       opts.Now,
 	}
 	for i, s := range opts.Secrets {
-		key, err := parseSecret(s)
-		if err != nil {
+		if _, err := whsig.ParseSecret(s); err != nil {
 			return nil, fmt.Errorf("receiver: secret %d of %d: %w", i+1, len(opts.Secrets), err)
 		}
-		v.keys = append(v.keys, key)
 	}
+	for i, s := range opts.PublicKeys {
+		if _, err := whsig.ParsePublicKey(s); err != nil {
+			return nil, fmt.Errorf("receiver: public key %d of %d: %w", i+1, len(opts.PublicKeys), err)
+		}
+	}
+	keys, err := whsig.ParseKeys(append(append([]string(nil), opts.Secrets...), opts.PublicKeys...))
+	if err != nil {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	v.keys = keys
 	if v.tolerance <= 0 {
 		v.tolerance = DefaultTolerance
 	}
@@ -110,24 +121,9 @@ func New(opts Options) (*Verifier, error) {
 	return v, nil
 }
 
-// parseSecret decodes a "whsec_" secret into its HMAC key.
-func parseSecret(s string) ([]byte, error) {
-	enc, ok := strings.CutPrefix(s, "whsec_")
-	if !ok {
-		return nil, errors.New("does not start with whsec_")
-	}
-	key, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		return nil, errors.New("is not valid base64 after whsec_")
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("decodes to %d bytes, want 24 to 64", len(key))
-	}
-	return key, nil
-}
-
 // Verify checks a message's headers and body: the webhook-signature must
-// hold a v1 signature by one of the secrets, and the webhook-timestamp must
+// hold a v1 signature by one of the secrets or a v1a signature by the
+// private key of one of the public keys, and the webhook-timestamp must
 // be within the tolerance of now. It does not dedupe.
 func (v *Verifier) Verify(header http.Header, body []byte) (Message, error) {
 	id := header.Get(HeaderID)
@@ -152,26 +148,8 @@ func (v *Verifier) Verify(header http.Header, body []byte) (Message, error) {
 		return Message{}, fmt.Errorf("%w: %s ahead, tolerance %s", ErrTooNew, ts.Sub(now).Truncate(time.Second), v.tolerance)
 	}
 
-	expected := make([][]byte, len(v.keys))
-	for i, key := range v.keys {
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(id))
-		mac.Write([]byte{'.'})
-		mac.Write([]byte(tsText))
-		mac.Write([]byte{'.'})
-		mac.Write(body)
-		expected[i] = []byte(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	if !v.keys.Verify(id, tsText, body, sigs) {
+		return Message{}, ErrNoMatchingSignature
 	}
-	for _, vs := range strings.Fields(sigs) {
-		sig, ok := strings.CutPrefix(vs, "v1,")
-		if !ok {
-			continue // another scheme, e.g. v1a
-		}
-		for _, e := range expected {
-			if hmac.Equal([]byte(sig), e) {
-				return Message{ID: id, Timestamp: ts, Body: body}, nil
-			}
-		}
-	}
-	return Message{}, ErrNoMatchingSignature
+	return Message{ID: id, Timestamp: ts, Body: body}, nil
 }

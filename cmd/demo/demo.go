@@ -22,6 +22,7 @@ import (
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/migrate"
+	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/webhook"
 	"github.com/pollhook/pollhook/receiver"
@@ -128,6 +129,11 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	}
 	p.line("receiver", "subscriber %q at %s/hooks", "demo", rcvURL)
 
+	// A main key of its own: the demo's secret is sealed as in production.
+	mainKey, err := seal.Generate("demo")
+	if err != nil {
+		return err
+	}
 	cfg, err := config.Load(config.Lookup(map[string]string{
 		"DATABASE_URL":                    url,
 		"POLLHOOK_SCHEMA":                 schema,
@@ -143,6 +149,7 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 		"POLLHOOK_FORTID_SESSION_TIMEOUT": "1m",
 		"POLLHOOK_FORTID_GRACE_PERIOD":    "30s",
 		"POLLHOOK_WEBHOOK_SCHEDULE":       "1s,2s,5s,10s",
+		"POLLHOOK_MAIN_KEY":               mainKey,
 	}, demoBackoffs()))
 	if err != nil {
 		return err

@@ -129,7 +129,8 @@ func TestHealthcheckOfARealWorker(t *testing.T) {
 	if code, _, _ := runIn(env, "healthcheck"); code != 1 {
 		t.Fatalf("healthcheck before start: exit %d, want 1", code)
 	}
-	cmd, out := startWorker(t, "DATABASE_URL="+tdb.URL, "POLLHOOK_SCHEMA="+tdb.Schema, "POLLHOOK_HTTP_ADDR="+addr, "POLLHOOK_DB_MAX_CONNS=4")
+	cmd, out := startWorker(t, "DATABASE_URL="+tdb.URL, "POLLHOOK_SCHEMA="+tdb.Schema, "POLLHOOK_HTTP_ADDR="+addr,
+		"POLLHOOK_DB_MAX_CONNS=4", "POLLHOOK_MAIN_KEY="+testdb.MainKey())
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, stdout, _ := runIn(env, "healthcheck")

@@ -226,6 +226,9 @@ func (s *sessionRows) insert(ctx context.Context, pool *pgxpool.Pool) (time.Dura
 
 // workerEnv is the configuration a worker needs to poll the simulator and
 // deliver to the loopback receiver.
+//
+// Every worker of a run must share one main key; this one is fixed, as the
+// bench's schemas are throwaway.
 func workerEnv(url, schema, simURL, httpAddr string) map[string]string {
 	return map[string]string{
 		"DATABASE_URL":                   url,
@@ -236,6 +239,11 @@ func workerEnv(url, schema, simURL, httpAddr string) map[string]string {
 		"POLLHOOK_MARKSIGN_URL":          simURL,
 		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": simMarksignToken,
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
+		"POLLHOOK_MAIN_KEY":              benchMainKey,
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8,::1/128",
 	}
 }
+
+// benchMainKey seals the bench workers' signing secrets: a fixed 32-byte
+// key, fine for throwaway schemas.
+const benchMainKey = "bench:YmVuY2gtbWFpbi1rZXktZm9yLXRocm93YXdheS1zY2g="

@@ -111,7 +111,7 @@ func MeasureScale(ctx context.Context, cfg Config, p *progress) (*ScaleResult, e
 	}
 	defer os.RemoveAll(dir)
 	p.printf("scale: building ./cmd/worker")
-	bin, err := buildWorker(ctx, "", dir)
+	bin, err := buildWorker(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWork
 	}
 	defer os.RemoveAll(dir)
 	p.printf("two workers: building ./cmd/worker")
-	bin, err := buildWorker(ctx, "", dir)
+	bin, err := buildWorker(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -132,6 +132,7 @@ func commands() []*command {
 	out = append(out, subscriberCommands()...)
 	out = append(out, sessionCommands()...)
 	out = append(out, deliveryCommands()...)
+	out = append(out, keyCommands()...)
 	return out
 }
 

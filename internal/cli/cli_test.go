@@ -54,6 +54,8 @@ func (h *harness) getenv(key string) string {
 		return h.db.URL
 	case "POLLHOOK_SCHEMA":
 		return h.db.Schema
+	case "POLLHOOK_ALLOW_NO_MAIN_KEY":
+		return "true"
 	}
 	return ""
 }

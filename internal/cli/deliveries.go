@@ -221,6 +221,7 @@ func deliveriesShow(ctx context.Context, e *env, arg string, withPayload bool) e
 		return fmt.Errorf("show delivery %d: %w", id, err)
 	}
 	slices.Reverse(attempts) // oldest first, as they happened
+	e.openDelivery(d, attempts)
 
 	out := deliveryDetail{deliveryRow: newDeliveryRow(d), URL: RedactURL(d.URL), SubscriberEnabled: d.Enabled, AttemptLog: []attemptJSON{}}
 	if withPayload {

@@ -2,16 +2,36 @@ package cli
 
 import "testing"
 
-func TestRedactQuery(t *testing.T) {
+func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"https://app.example/hooks", "https://app.example/hooks"},
-		{"https://app.example/hooks?token=abc", "https://app.example/hooks?[redacted]"},
-		{"https://app.example/?", "https://app.example/?[redacted]"},
+		{"https://app.example/hooks?token=abc", "https://app.example/hooks?token=redacted"},
+		{"https://app.example/hooks?token=abc&tenant=4&flag", "https://app.example/hooks?token=redacted&tenant=redacted&flag=redacted"},
+		{"https://app.example/?", "https://app.example/"},
+		{"https://user:pa55@app.example:8443/h", "https://redacted@app.example:8443/h"},
+		{"https://tok3n@app.example/h#frag", "https://redacted@app.example/h"},
+		{"http://u:p@[::1]:80/x?k=v", "http://redacted@[::1]:80/x?k=redacted"},
+		{"https://a b@x/%zz?q=s3cret", "https://a b[redacted]"},
 	}
 	for _, tt := range tests {
-		if got := redactQuery(tt.in); got != tt.want {
-			t.Errorf("redactQuery(%q) = %q, want %q", tt.in, got, tt.want)
+		got := redactURL(tt.in)
+		if got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		for _, secret := range []string{"abc", "pa55", "tok3n", "s3cret"} {
+			if len(got) > 0 && contains(got, secret) {
+				t.Errorf("redactURL(%q) = %q still holds %q", tt.in, got, secret)
+			}
 		}
 	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
 }

@@ -158,6 +158,7 @@ type sessionDetail struct {
 	PollJobID         *int64          `json:"poll_job_id"`
 	PollJob           *pollJobJSON    `json:"poll_job"`
 	Deliveries        []deliveryRow   `json:"deliveries"`
+	DeliveryNote      string          `json:"delivery_note,omitempty"`
 }
 
 // pollJobJSON is a session's River poll job.
@@ -233,6 +234,12 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 	if s.Deliveries, err = sessionDeliveries(ctx, pool, id); err != nil {
 		return fmt.Errorf("show session %s: %w", id, err)
 	}
+	if len(s.Deliveries) == 0 {
+		if s.DeliveryNote, err = noDeliveryNote(ctx, pool, s.Subscriber, s.State); err != nil {
+			return fmt.Errorf("show session %s: %w", id, err)
+		}
+	}
+	s.Outcome = e.openOutcome(s.Outcome)
 	if e.json {
 		return writeJSON(e.stdout, s)
 	}
@@ -345,6 +352,10 @@ func writeSessionDetail(e *env, s *sessionDetail) error {
 	}
 
 	fmt.Fprintln(w)
+	if len(s.Deliveries) == 0 && s.DeliveryNote != "" {
+		_, err := fmt.Fprintf(w, "Deliveries: none (%s)\n", s.DeliveryNote)
+		return err
+	}
 	if len(s.Deliveries) == 0 {
 		_, err := fmt.Fprintln(w, "Deliveries: none")
 		return err

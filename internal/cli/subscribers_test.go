@@ -16,7 +16,7 @@ func TestSubscribers(t *testing.T) {
 		{
 			name: "add",
 			args: []string{"subscribers", "add", "crm", "https://crm.example/hooks?tenant=4"},
-			want: []string{"Created subscriber crm (https://crm.example/hooks?tenant=4).", "Signing secret: whsec_", "will not be shown again"},
+			want: []string{"Created subscriber crm (https://crm.example/hooks?tenant=redacted).", "Signing secret: whsec_", "will not be shown again"},
 			check: func(t *testing.T, h *harness, r result) {
 				secret := secretRE.FindString(r.stdout)
 				stored := scalar[string](t, h, `SELECT secret FROM subscriber_secrets WHERE subscriber = 'crm'`)

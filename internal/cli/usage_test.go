@@ -37,7 +37,7 @@ func TestBadArguments(t *testing.T) {
 	}{
 		{"no command", nil, "no command given", "subscribers add NAME URL"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`, "deliveries replay"},
-		{"group without subcommand", []string{"subscribers"}, "subscribers needs a subcommand: add, list, rotate, disable, enable", "subscribers rotate NAME"},
+		{"group without subcommand", []string{"subscribers"}, "subscribers needs a subcommand: add, set, list, secret, rotate, disable, enable", "subscribers rotate NAME"},
 		{"group with a flag only", []string{"sessions", "--json"}, "sessions needs a subcommand", "sessions show ID"},
 		{"unknown subcommand", []string{"subscribers", "remove", "shop"}, `unknown command "subscribers remove"`, "subscribers enable NAME"},
 		{"help for nothing", []string{"help", "nothing"}, `no help for "nothing"`, "Usage:"},
@@ -191,13 +191,14 @@ func ExampleRun() {
 	// Commands need a database; help does not.
 	Run(context.Background(), []string{"help", "subscribers", "rotate"}, os.Stdout, os.Stderr, os.Getenv)
 	// Output:
-	// Usage: pollhookctl subscribers rotate NAME [--overlap DURATION]
+	// Usage: pollhookctl subscribers rotate NAME [--overlap DURATION] [--scheme SCHEME]
 	//
 	// Give a subscriber a new signing secret and print it once; the old ones keep signing for --overlap.
 	//
 	// Flags (before or after the arguments):
 	//   --json              print JSON for scripts instead of a table
 	//   --overlap DURATION  how long the current secrets keep signing beside the new one, as a Go duration (default 24h0m0s)
+	//   --scheme SCHEME     switch to signing scheme SCHEME, v1 or v1a, printing its new key (default: keep it)
 }
 
 func TestParseSince(t *testing.T) {

@@ -11,6 +11,7 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -23,6 +24,7 @@ import (
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/logging"
+	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/version"
 	"github.com/pollhook/pollhook/internal/webhook"
@@ -88,6 +90,11 @@ func ownVars() []Var {
 		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_CIDRS", "", "comma-separated CIDRs exempt from the SSRF guard, e.g. 127.0.0.0/8"},
 		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", formatDuration(webhook.DefaultDisableAfter), "disable a subscriber whose deliveries keep failing this long"},
+		{"POLLHOOK_MAIN_KEY", "", "main key(s) sealing signing secrets and header values at rest: comma-separated ID:BASE64 of 32 bytes, newest first (pollhookctl keys generate); required unless POLLHOOK_ALLOW_NO_MAIN_KEY"},
+		{"POLLHOOK_ALLOW_NO_MAIN_KEY", "false", "let the worker run without a main key, keeping signing secrets in clear"},
+		{"POLLHOOK_ENCRYPT_PERSONAL_DATA", "false", "also seal session outcomes and answers, delivery payloads and attempt bodies (read them with pollhookctl, not SQL)"},
+		{"POLLHOOK_OPERATOR_WEBHOOK_URL", "", "endpoint receiving operational events (subscriber.disabled, subscriber.enabled, delivery.exhausted); none if empty"},
+		{"POLLHOOK_OPERATOR_WEBHOOK_SECRET", "", "whsec_ or whsk_ key signing operational events (generated if empty: pollhookctl subscribers secret pollhook-operator)"},
 		{"POLLHOOK_RETENTION_REDACT_AFTER", formatDuration(jobs.DefaultRedactAfter), "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
 		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", formatDuration(jobs.DefaultDeleteAttemptsAfter), "delete delivery attempt records this old"},
 		{"POLLHOOK_OTLP_ENDPOINT", "", "OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; tracing of every job run (otelriver) is off when empty"},
@@ -223,6 +230,7 @@ func Load(env Env) (Config, error) {
 	j.Retention.RedactAfter = r.dur("POLLHOOK_RETENTION_REDACT_AFTER", j.Retention.RedactAfter)
 	j.Retention.DeleteAttemptsAfter = r.dur("POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", j.Retention.DeleteAttemptsAfter)
 	j.Webhook.DisableAfter = r.dur("POLLHOOK_WEBHOOK_DISABLE_AFTER", j.Webhook.DisableAfter)
+	r.atRest(&j.Webhook)
 
 	c.Sender = webhook.SenderConfig{
 		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", webhook.DefaultTimeout),
@@ -256,6 +264,36 @@ func Load(env Env) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 	}
 	return c, nil
+}
+
+// atRest reads the main key, the personal-data option and the operator's
+// endpoint into w. Without a main key the worker refuses to start
+// (jobs.PrepareWebhooks) unless POLLHOOK_ALLOW_NO_MAIN_KEY says it may.
+func (r *reader) atRest(w *jobs.WebhookConfig) {
+	if v := r.str("POLLHOOK_MAIN_KEY", ""); v != "" {
+		keys, err := seal.Parse(v)
+		if err != nil {
+			r.fail("POLLHOOK_MAIN_KEY", err)
+		}
+		w.AtRest.Keys = keys
+	}
+	w.AllowNoMainKey = r.boolean("POLLHOOK_ALLOW_NO_MAIN_KEY", false)
+	w.AtRest.Personal = r.boolean("POLLHOOK_ENCRYPT_PERSONAL_DATA", false)
+	if w.AtRest.Personal && w.AtRest.Keys == nil {
+		r.fail("POLLHOOK_ENCRYPT_PERSONAL_DATA", errors.New("needs POLLHOOK_MAIN_KEY"))
+	}
+	w.OperatorURL = r.str("POLLHOOK_OPERATOR_WEBHOOK_URL", "")
+	w.OperatorSecret = r.str("POLLHOOK_OPERATOR_WEBHOOK_SECRET", "")
+	if w.OperatorURL != "" {
+		if _, err := webhook.ParseURL(w.OperatorURL); err != nil {
+			r.fail("POLLHOOK_OPERATOR_WEBHOOK_URL", err)
+		}
+	}
+	if w.OperatorSecret != "" {
+		if _, err := webhook.Sign("msg_check", time.Now(), nil, []string{w.OperatorSecret}); err != nil {
+			r.fail("POLLHOOK_OPERATOR_WEBHOOK_SECRET", errors.New("want a whsec_ secret or a whsk_ private key"))
+		}
+	}
 }
 
 // ParseBackoff reads "initial,multiplier,max,randomization", e.g.

@@ -68,6 +68,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	if missing {
 		return fmt.Errorf("daemon: schema %q is not migrated: run `go run ./cmd/migrate up` first", d.cfg.Schema)
 	}
+	if err := jobs.PrepareWebhooks(ctx, d.Pool, d.cfg.Jobs.Webhook, d.logger); err != nil {
+		return err
+	}
 	poller, err := upstream.New(d.cfg.Upstream, d.logger.With("component", "upstream"))
 	if err != nil {
 		return fmt.Errorf("daemon: providers: %w", err)

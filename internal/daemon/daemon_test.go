@@ -63,6 +63,7 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		"POLLHOOK_MARKSIGN_URL":                   sim.URL,
 		"POLLHOOK_MARKSIGN_ACCESS_TOKEN":          "t",
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":             "true",
+		"POLLHOOK_MAIN_KEY":                       testdb.MainKey(),
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":            "127.0.0.0/8",
 		"POLLHOOK_BACKOFF_SMARTID_IDENTIFICATION": "50ms,1,50ms,0",
 		"POLLHOOK_RIVERUI_USER":                   "ops",
@@ -142,6 +143,7 @@ func TestRiverUIRefusedWithoutCredentials(t *testing.T) {
 	tdb := testdb.New(t)
 	cfg, err := config.Load(config.Lookup(map[string]string{
 		"DATABASE_URL": tdb.URL, "POLLHOOK_SCHEMA": tdb.Schema, "POLLHOOK_HTTP_ADDR": "127.0.0.1:0",
+		"POLLHOOK_MAIN_KEY": testdb.MainKey(),
 	}))
 	if err != nil {
 		t.Fatal(err)

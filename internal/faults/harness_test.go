@@ -1,38 +1,28 @@
 package faults
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/daemon"
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
-	"github.com/pollhook/pollhook/receiver"
 )
 
 // Credentials the simulator demands, so a test also shows that the worker
@@ -43,19 +33,12 @@ const (
 	subscriber    = "app"
 )
 
-// binary is the worker binary, built once per test run by workerBinary.
-var binary struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
+// bins holds the worker binary, built once per test run.
+var bins harness.Binaries
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary.dir != "" {
-		_ = os.RemoveAll(binary.dir)
-	}
+	bins.Remove()
 	os.Exit(code)
 }
 
@@ -63,29 +46,7 @@ func TestMain(m *testing.M) {
 // a production build) the first time a test asks, and returns its path.
 func workerBinary(t testing.TB) string {
 	t.Helper()
-	binary.once.Do(func() {
-		binary.dir, binary.err = os.MkdirTemp("", "pollhook-faults-")
-		if binary.err != nil {
-			return
-		}
-		binary.path = filepath.Join(binary.dir, "worker")
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", binary.path, "github.com/pollhook/pollhook/cmd/worker")
-		// GOFLAGS could carry -race from the test's own environment.
-		cmd.Env = append(os.Environ(), "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binary.err = fmt.Errorf("build worker: %w\n%s", err, out)
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
-	}
-	return binary.path
+	return bins.Path(t, harness.WorkerPackage)
 }
 
 // settings are a worker's environment variables.
@@ -104,6 +65,7 @@ func baseSettings(dbURL, schema, providerURL string) settings {
 		"POLLHOOK_MARKSIGN_URL":          providerURL,
 		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
+		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
 		"POLLHOOK_JOB_TIMEOUT":           "5s",
 		"POLLHOOK_RESCUE_AFTER":          "5s",
@@ -134,149 +96,6 @@ func (s settings) with(kv ...string) settings {
 	return out
 }
 
-// environ is a worker process's whole environment: s, plus PATH and HOME
-// from the test's. Nothing else is inherited, so a DATABASE_URL or POLLHOOK_
-// variable of the developer's shell cannot leak in.
-func (s settings) environ() []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	for k, v := range s {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	return env
-}
-
-// workerProc is a running worker binary.
-type workerProc struct {
-	name    string
-	logPath string
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // set before done is closed
-
-	mu   sync.Mutex
-	addr string // the HTTP address from the "worker started" log line
-}
-
-// startWorkerProc starts the worker binary with env; its stderr (the logs)
-// is appended to logPath. The process is SIGKILLed when t ends if it still
-// runs.
-func startWorkerProc(t testing.TB, bin, name string, env []string, logPath string) (*workerProc, error) {
-	t.Helper()
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("start %s: open log: %w", name, err)
-	}
-	fmt.Fprintf(logFile, "--- %s starting at %s\n", name, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	cmd.Stdout = logFile
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &workerProc{name: name, logPath: logPath, cmd: cmd, done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		p.copyLogs(stderr, logFile)
-	}()
-	go func() {
-		<-copied // Wait closes the pipe: read it to the end first
-		p.waitErr = cmd.Wait()
-		fmt.Fprintf(logFile, "--- %s exited: %v\n", name, p.waitErr)
-		_ = logFile.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p, nil
-}
-
-// copyLogs copies the worker's log lines to w, noting its HTTP address.
-func (p *workerProc) copyLogs(r io.Reader, w io.Writer) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		_, _ = w.Write(append(line, '\n'))
-		var rec struct {
-			Msg  string `json:"msg"`
-			HTTP string `json:"http"`
-		}
-		if json.Unmarshal(line, &rec) == nil && rec.Msg == "worker started" {
-			p.mu.Lock()
-			p.addr = strings.TrimPrefix(rec.HTTP, "http://")
-			p.mu.Unlock()
-		}
-	}
-	_, _ = io.Copy(io.Discard, r)
-}
-
-// exited reports whether the process has ended.
-func (p *workerProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// httpAddr returns the worker's HTTP address once it logged it (info level).
-func (p *workerProc) httpAddr() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.addr
-}
-
-// kill9 sends SIGKILL and waits for the process to be gone. It fails if the
-// process had already exited by itself: a crash the test did not cause.
-func (p *workerProc) kill9() error {
-	if p.exited() {
-		return fmt.Errorf("%s exited by itself before the kill: %v", p.name, p.waitErr)
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return fmt.Errorf("kill %s: %w", p.name, err)
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("kill %s: still running 10s after SIGKILL", p.name)
-	}
-}
-
-// stop sends SIGTERM and waits up to timeout for a clean exit (status 0).
-func (p *workerProc) stop(timeout time.Duration) error {
-	if p.exited() {
-		return fmt.Errorf("%s exited by itself before the stop: %v", p.name, p.waitErr)
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("stop %s: %w", p.name, err)
-	}
-	select {
-	case <-p.done:
-		if p.waitErr != nil {
-			return fmt.Errorf("stop %s: exit after SIGTERM: %w", p.name, p.waitErr)
-		}
-		return nil
-	case <-time.After(timeout):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("stop %s: still running %s after SIGTERM (killed)", p.name, timeout)
-	}
-}
-
 // startInProcessWorker runs a worker in the test process (so under the race
 // detector) with settings s, logging to logPath; it is stopped when t ends.
 func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath string) *daemon.Daemon {
@@ -293,7 +112,7 @@ func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath
 	w, err := daemon.Start(ctx, cfg, logger)
 	if err != nil {
 		_ = logFile.Close()
-		t.Fatalf("start worker: %v\n%s", err, logTail(logPath, 20))
+		t.Fatalf("start worker: %v\n%s", err, harness.LogTail(logPath, 20))
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -304,39 +123,6 @@ func startInProcessWorker(ctx context.Context, t testing.TB, s settings, logPath
 		_ = logFile.Close()
 	})
 	return w
-}
-
-// logTail returns the last n lines of the file at path, for failure
-// messages.
-func logTail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(log %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "--- last lines of " + path + ":\n" + strings.Join(lines, "\n")
-}
-
-// countLines returns how many lines of the file at path contain any of
-// substrings.
-func countLines(path string, substrings ...string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("count lines: %w", err)
-	}
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		for _, s := range substrings {
-			if strings.Contains(line, s) {
-				n++
-				break
-			}
-		}
-	}
-	return n, nil
 }
 
 // newSimulator serves a simulator demanding the test credentials and
@@ -350,123 +136,6 @@ func newSimulator(t testing.TB, opts simulator.Options) (*simulator.Simulator, s
 	return sim, srv.URL
 }
 
-// recorder is the subscriber: it verifies every webhook with the receiver
-// package and records each verified copy, duplicates included. gate, if set,
-// answers a request instead when it returns a status (the subscriber being
-// down).
-type recorder struct {
-	verifier *receiver.Verifier
-
-	mu        sync.Mutex
-	gate      func() int
-	copies    map[string][]string // session id -> webhook-ids of every copy, in order
-	sessionOf map[string]string   // webhook-id -> session id
-	states    map[string]string   // session id -> data.state of its first copy
-	conflicts []string            // a webhook-id seen for two sessions
-	total     int                 // verified copies
-	gated     int                 // requests answered by gate
-	bad       int                 // requests failing verification
-}
-
-// newRecorder returns a recorder verifying with secret.
-func newRecorder(t testing.TB, secret string) *recorder {
-	t.Helper()
-	v, err := receiver.New(receiver.Options{Secrets: []string{secret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &recorder{verifier: v, copies: map[string][]string{}, sessionOf: map[string]string{}, states: map[string]string{}}
-}
-
-// setGate sets (or, with nil, clears) the gate.
-func (rc *recorder) setGate(gate func() int) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.gate = gate
-}
-
-func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rc.mu.Lock()
-	gate := rc.gate
-	rc.mu.Unlock()
-	if gate != nil {
-		if status := gate(); status != 0 {
-			rc.mu.Lock()
-			rc.gated++
-			rc.mu.Unlock()
-			http.Error(w, http.StatusText(status), status)
-			return
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, receiver.DefaultMaxBodyBytes))
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
-		return
-	}
-	msg, err := rc.verifier.Verify(r.Header, body)
-	var ev event.Event
-	if err == nil {
-		err = json.Unmarshal(msg.Body, &ev)
-	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if err != nil || ev.Data.SessionID == "" {
-		rc.bad++
-		http.Error(w, "unverified", http.StatusUnauthorized)
-		return
-	}
-	sid := ev.Data.SessionID
-	rc.total++
-	rc.copies[sid] = append(rc.copies[sid], msg.ID)
-	if prev, ok := rc.sessionOf[msg.ID]; ok && prev != sid {
-		rc.conflicts = append(rc.conflicts, fmt.Sprintf("webhook-id %s for sessions %s and %s", msg.ID, prev, sid))
-	}
-	rc.sessionOf[msg.ID] = sid
-	if _, ok := rc.states[sid]; !ok {
-		rc.states[sid] = ev.Data.State
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// receivedSessions returns how many sessions have at least one copy.
-func (rc *recorder) receivedSessions() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.copies)
-}
-
-// copiesOf returns how many verified copies of session's webhook arrived.
-func (rc *recorder) copiesOf(session string) int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.copies[session])
-}
-
-// counts returns the verified copies, the gated requests and the requests
-// that failed verification.
-func (rc *recorder) counts() (total, gated, bad int) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return rc.total, rc.gated, rc.bad
-}
-
-// serveRecorder serves rc on a loopback port and returns the hook URL.
-func serveRecorder(t testing.TB, rc *recorder) string {
-	t.Helper()
-	srv := httptest.NewServer(rc)
-	t.Cleanup(srv.Close)
-	return srv.URL + "/hooks"
-}
-
-// addSubscriber inserts the subscriber row at url with secret.
-func addSubscriber(ctx context.Context, pool *pgxpool.Pool, url, secret string) error {
-	if _, err := pool.Exec(ctx, `WITH s AS (INSERT INTO subscribers (name, url) VALUES ($1, $2) RETURNING name)
-		INSERT INTO subscriber_secrets (subscriber, secret) SELECT name, $3 FROM s`, subscriber, url, secret); err != nil {
-		return fmt.Errorf("add subscriber %s: %w", url, err)
-	}
-	return nil
-}
-
 // newSecret returns a fresh signing secret.
 func newSecret(t testing.TB) string {
 	t.Helper()
@@ -477,19 +146,43 @@ func newSecret(t testing.TB) string {
 	return secret
 }
 
-// newSubscriber serves a recorder on a loopback port and inserts the
-// subscriber row pointing at it.
-func newSubscriber(ctx context.Context, t testing.TB, pool *pgxpool.Pool) *recorder {
+// newSubscriber serves a recording receiver on a loopback port and inserts
+// the subscriber row pointing at it.
+func newSubscriber(ctx context.Context, t testing.TB, pool *pgxpool.Pool) *harness.Receiver {
 	t.Helper()
 	secret := newSecret(t)
-	rc := newRecorder(t, secret)
-	if err := addSubscriber(ctx, pool, serveRecorder(t, rc), secret); err != nil {
+	rc, url := harness.ServeReceiver(t, secret)
+	if err := harness.AddSubscriber(ctx, pool, subscriber, url, secret); err != nil {
 		t.Fatal(err)
 	}
 	return rc
 }
 
-// plan is one session to register: its external id scripts the simulator's
+// startWorkerProc starts the worker binary bin with settings s on a free
+// HTTP address, its logs appended to logPath, and, if ready, waits for its
+// /readyz. It is killed when t ends if it still runs.
+func startWorkerProc(ctx context.Context, t testing.TB, bin, name string, s settings, logPath string, ready bool) *harness.Process {
+	t.Helper()
+	addr, err := harness.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := harness.Options{Path: bin, Name: name, Env: s.with("POLLHOOK_HTTP_ADDR", addr), LogPath: logPath}
+	if ready {
+		opts.Addr = addr
+	}
+	p, err := harness.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !p.Exited() {
+			_ = p.Kill()
+		}
+	})
+	return p
+}
+
 // answers (see the simulator's id conventions).
 type plan struct {
 	provider, flow, externalID, locale string
@@ -658,8 +351,8 @@ func (p progress) String() string {
 }
 
 // look reads the run's progress.
-func look(ctx context.Context, pool *pgxpool.Pool, rc *recorder, sessions int) (progress, error) {
-	p := progress{sessions: sessions, received: rc.receivedSessions()}
+func look(ctx context.Context, pool *pgxpool.Pool, rc *harness.Receiver, sessions int) (progress, error) {
+	p := progress{sessions: sessions, received: rc.Sessions()}
 	err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE s.finished_at IS NULL),
 			count(*) FILTER (WHERE d.state IS DISTINCT FROM 'succeeded')
 		FROM sessions s LEFT JOIN deliveries d ON d.session_id = s.id`).Scan(&p.open, &p.pending)
@@ -686,7 +379,7 @@ func look(ctx context.Context, pool *pgxpool.Pool, rc *recorder, sessions int) (
 
 // waitDone waits until every session is terminal, its delivery succeeded and
 // its webhook was received.
-func waitDone(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorder, sessions int, timeout time.Duration, logs ...string) {
+func waitDone(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *harness.Receiver, sessions int, timeout time.Duration, logs ...string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -697,7 +390,7 @@ func waitDone(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorde
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			msg := fmt.Sprintf("run not finished within %s: %v (last error: %v)", timeout, p, err)
 			for _, l := range logs {
-				msg += "\n" + logTail(l, 15)
+				msg += "\n" + harness.LogTail(l, 15)
 			}
 			t.Fatal(msg)
 		}
@@ -722,7 +415,7 @@ type figures struct {
 // state; its delivery succeeded; its webhook received at least once, every
 // copy with the delivery's webhook-id and the session's state; no webhook-id
 // for two sessions; no copy that failed verification.
-func checkRun(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorder, sessions map[string]plan) figures {
+func checkRun(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *harness.Receiver, sessions map[string]plan) figures {
 	t.Helper()
 	rows, err := pool.Query(ctx, `SELECT s.id::text, s.state, coalesce(d.webhook_id, ''), coalesce(d.state, ''), coalesce(d.attempts, 0)
 		FROM sessions s LEFT JOIN deliveries d ON d.session_id = s.id`)
@@ -747,9 +440,8 @@ func checkRun(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorde
 		t.Fatal(err)
 	}
 
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	f := figures{sessions: len(sessions), copies: rc.total}
+	verified, _, bad := rc.Counts()
+	f := figures{sessions: len(sessions), copies: verified}
 	var problems []string
 	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if len(got) != len(sessions) {
@@ -769,7 +461,7 @@ func checkRun(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorde
 		if r.delivery != string(webhook.StateSucceeded) {
 			problem("session %s: delivery %s is %q, want succeeded", id, r.webhookID, r.delivery)
 		}
-		copies := rc.copies[id]
+		copies := rc.Of(id)
 		if len(copies) == 0 {
 			f.lost++
 			problem("session %s: webhook never received (delivery %s %q, %d attempts)", id, r.webhookID, r.delivery, r.attempts)
@@ -777,28 +469,28 @@ func checkRun(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rc *recorde
 		}
 		f.webhooks++
 		f.duplicates += len(copies) - 1
-		for i, wid := range copies {
-			if wid != copies[0] {
-				problem("session %s: copy %d has webhook-id %s, the first had %s", id, i+1, wid, copies[0])
+		for i, c := range copies {
+			if c.WebhookID != copies[0].WebhookID {
+				problem("session %s: copy %d has webhook-id %s, the first had %s", id, i+1, c.WebhookID, copies[0].WebhookID)
 			}
 		}
-		if copies[0] != r.webhookID {
-			problem("session %s: received webhook-id %s, the delivery's is %s", id, copies[0], r.webhookID)
+		if copies[0].WebhookID != r.webhookID {
+			problem("session %s: received webhook-id %s, the delivery's is %s", id, copies[0].WebhookID, r.webhookID)
 		}
-		if st := rc.states[id]; st != p.want {
+		if st := copies[0].Event.Data.State; st != p.want {
 			problem("session %s: webhook says state %q, want %q", id, st, p.want)
 		}
 	}
-	for sid := range rc.copies {
-		if _, ok := sessions[sid]; !ok {
-			problem("webhook received for unknown session %s", sid)
+	for _, d := range rc.Deliveries() {
+		if _, ok := sessions[d.Event.Data.SessionID]; !ok {
+			problem("webhook received for unknown session %s", d.Event.Data.SessionID)
 		}
 	}
-	for _, c := range rc.conflicts {
+	for _, c := range rc.Conflicts() {
 		problem("%s", c)
 	}
-	if rc.bad > 0 {
-		problem("%d webhooks failed verification", rc.bad)
+	if bad > 0 {
+		problem("%d webhooks failed verification", bad)
 	}
 	for i, p := range problems {
 		if i == 20 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
@@ -39,18 +40,15 @@ func TestKill9Worker(t *testing.T) {
 	outcomes := append(append([]simulator.Outcome(nil), endingOutcomes...), simulator.OutcomeSlow)
 	registered := registerScripted(ctx, t, tdb.Pool, sim, makePlans(rng, sessions, outcomes, 2, 8))
 
-	env := baseSettings(tdb.URL, tdb.Schema, simURL).environ()
+	env := baseSettings(tdb.URL, tdb.Schema, simURL)
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	start := time.Now()
 	maxRunning, stranded := 0, 0
 	for k := range kills {
-		p, err := startWorkerProc(t, bin, fmt.Sprintf("worker#%d", k+1), env, logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := startWorkerProc(ctx, t, bin, fmt.Sprintf("worker#%d", k+1), env, logPath, false)
 		time.Sleep(time.Duration(300+rng.IntN(1201)) * time.Millisecond)
-		if err := p.kill9(); err != nil {
-			t.Fatalf("%v\n%s", err, logTail(logPath, 20))
+		if err := p.Kill(); err != nil {
+			t.Fatalf("%v\n%s", err, harness.LogTail(logPath, 20))
 		}
 		// Jobs the dead process was working: only the rescuer frees them.
 		n, err := riverCount(ctx, tdb.Pool, `SELECT count(*) FROM river_job WHERE state = 'running'`)
@@ -64,18 +62,15 @@ func TestKill9Worker(t *testing.T) {
 	p, _ := look(ctx, tdb.Pool, rc, sessions)
 	t.Logf("after %d kills in %s: %d jobs left running by the last kill; %v", kills, killPhase.Round(time.Millisecond), stranded, p)
 
-	last, err := startWorkerProc(t, bin, "worker#last", env, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	last := startWorkerProc(ctx, t, bin, "worker#last", env, logPath, true)
 	finish := time.Now()
 	// Bounded: River's leader lease (up to ~15 s after the last leader
 	// died), the rescuer's first run, one retry of rescued jobs (1 s for a
 	// first rescue, 16 s for a second) and the remaining polls.
 	waitDone(ctx, t, tdb.Pool, rc, sessions, 120*time.Second, logPath)
 	recovery := time.Since(finish)
-	if err := last.stop(40 * time.Second); err != nil {
-		t.Errorf("%v\n%s", err, logTail(logPath, 20))
+	if err := last.Stop(40 * time.Second); err != nil {
+		t.Errorf("%v\n%s", err, harness.LogTail(logPath, 20))
 	}
 
 	f := checkRun(ctx, t, tdb.Pool, rc, registered)

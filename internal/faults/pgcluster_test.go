@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/harness"
 )
 
 // pgCluster is a private PostgreSQL cluster in a test's temporary directory,
@@ -88,7 +90,7 @@ func startPGCluster(ctx context.Context, t testing.TB) *pgCluster {
 			break
 		}
 		if attempt == 3 {
-			t.Fatalf("%v\n%s", err, logTail(c.logPath, 20))
+			t.Fatalf("%v\n%s", err, harness.LogTail(c.logPath, 20))
 		}
 	}
 	t.Cleanup(func() {

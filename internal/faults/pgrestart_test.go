@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pollhook/pollhook/internal/db"
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/migrate"
 	"github.com/pollhook/pollhook/internal/simulator"
 )
@@ -57,7 +58,7 @@ func TestPostgresRestart(t *testing.T) {
 	first := registerScripted(ctx, t, pool, sim, plans)
 	// Mid-run: some webhooks arrived, most sessions are still polling.
 	waitFor(ctx, t, 60*time.Second, "a quarter of the webhooks", func(context.Context) (bool, string) {
-		n := rc.receivedSessions()
+		n := rc.Sessions()
 		return n >= before/4, fmt.Sprintf("%d received", n)
 	})
 	atRestart, _ := look(ctx, pool, rc, before)
@@ -65,11 +66,11 @@ func TestPostgresRestart(t *testing.T) {
 
 	down := time.Now()
 	if err := cluster.stop(ctx); err != nil {
-		t.Fatalf("%v\n%s", err, logTail(cluster.logPath, 20))
+		t.Fatalf("%v\n%s", err, harness.LogTail(cluster.logPath, 20))
 	}
 	time.Sleep(2 * time.Second)
 	if err := cluster.start(ctx); err != nil {
-		t.Fatalf("%v\n%s", err, logTail(cluster.logPath, 20))
+		t.Fatalf("%v\n%s", err, harness.LogTail(cluster.logPath, 20))
 	}
 	outage := time.Since(down)
 	t.Logf("restarted Postgres (down %s) with %v", outage.Round(time.Millisecond), atRestart)
@@ -101,12 +102,12 @@ func TestPostgresRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The worker felt the outage: its connections were cut.
-	dbErrors, err := countLines(logPath, "SQLSTATE 57P01", "connection refused", "SQLSTATE 57P03")
+	dbErrors, err := harness.CountLines(logPath, "SQLSTATE 57P01", "connection refused", "SQLSTATE 57P03")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if dbErrors == 0 {
-		t.Errorf("the worker logged no database error: the restart did not reach it\n%s", logTail(logPath, 20))
+		t.Errorf("the worker logged no database error: the restart did not reach it\n%s", harness.LogTail(logPath, 20))
 	}
 	t.Logf("faults: pg_restart sessions=%d (before=%d after=%d) received_before_restart=%d webhooks=%d copies=%d duplicates=%d (same webhook-id) lost=%d db_errors_logged=%d jobs_with_errors=%d rescued_jobs=%d outage=%s recovery=%s",
 		f.sessions, before, after, atRestart.received, f.webhooks, f.copies, f.duplicates, f.lost, dbErrors, errored, rescued,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
@@ -36,8 +37,11 @@ func TestSubscriberDown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	secret := newSecret(t)
-	rc := newRecorder(t, secret)
-	if err := addSubscriber(ctx, tdb.Pool, "http://"+addr+"/hooks", secret); err != nil {
+	rc, err := harness.NewReceiver(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.AddSubscriber(ctx, tdb.Pool, subscriber, "http://"+addr+"/hooks", secret); err != nil {
 		t.Fatal(err)
 	}
 
@@ -57,7 +61,7 @@ func TestSubscriberDown(t *testing.T) {
 	refusedFor := time.Since(start)
 
 	// Phase 2: the port is open, the subscriber answers 503.
-	rc.setGate(func() int { return http.StatusServiceUnavailable })
+	rc.FailWith(func(int) harness.Failure { return harness.Failure{Status: http.StatusServiceUnavailable} })
 	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
 	t.Cleanup(func() { _ = srv.Close() })
 	if ln, err = listenAgain(ctx, addr); err != nil {
@@ -66,10 +70,10 @@ func TestSubscriberDown(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	unavailableStart := time.Now()
 	waitFor(ctx, t, 30*time.Second, "an attempt answered 503", func(context.Context) (bool, string) {
-		_, gated, _ := rc.counts()
+		_, gated, _ := rc.Counts()
 		return gated > 0 && time.Since(unavailableStart) >= time.Second, fmt.Sprintf("%d answered 503", gated)
 	})
-	rc.setGate(nil)
+	rc.FailWith(nil)
 	down := time.Since(start)
 
 	waitDone(ctx, t, tdb.Pool, rc, sessions, 60*time.Second, logPath)
@@ -84,7 +88,7 @@ func TestSubscriberDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, gated, _ := rc.counts()
+	_, gated, _ := rc.Counts()
 	if refused == 0 || unavailable == 0 {
 		t.Errorf("%d refused and %d 503 attempts recorded: want both", refused, unavailable)
 	}

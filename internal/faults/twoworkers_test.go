@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
@@ -29,35 +29,14 @@ func TestTwoWorkers(t *testing.T) {
 
 	sim, simURL := newSimulator(t, simulator.Options{})
 	rc := newSubscriber(ctx, t, tdb.Pool)
-	// Info level: the "worker started" line gives each one's HTTP address.
-	env := baseSettings(tdb.URL, tdb.Schema, simURL).with("POLLHOOK_LOG_LEVEL", "info").environ()
+	env := baseSettings(tdb.URL, tdb.Schema, simURL)
 	dir := t.TempDir()
-	var procs []*workerProc
+	var procs []*harness.Process
 	var logs []string
 	for _, name := range []string{"a", "b"} {
 		logPath := filepath.Join(dir, "worker-"+name+".log")
-		p, err := startWorkerProc(t, bin, "worker "+name, env, logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		procs, logs = append(procs, p), append(logs, logPath)
-	}
-	for i, p := range procs {
-		waitFor(ctx, t, 30*time.Second, p.name+" ready", func(ctx context.Context) (bool, string) {
-			if p.exited() {
-				t.Fatalf("%s exited: %v\n%s", p.name, p.waitErr, logTail(logs[i], 20))
-			}
-			addr := p.httpAddr()
-			if addr == "" {
-				return false, "no \"worker started\" log line yet"
-			}
-			resp, err := http.Get("http://" + addr + "/readyz")
-			if err != nil {
-				return false, err.Error()
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, resp.Status
-		})
+		procs = append(procs, startWorkerProc(ctx, t, bin, "worker "+name, env, logPath, true))
+		logs = append(logs, logPath)
 	}
 
 	registered := registerScripted(ctx, t, tdb.Pool, sim, makePlans(rng, sessions, endingOutcomes, 2, 8))
@@ -65,8 +44,8 @@ func TestTwoWorkers(t *testing.T) {
 	waitDone(ctx, t, tdb.Pool, rc, sessions, 90*time.Second, logs...)
 	elapsed := time.Since(start)
 	for i, p := range procs {
-		if err := p.stop(40 * time.Second); err != nil {
-			t.Errorf("%v\n%s", err, logTail(logs[i], 20))
+		if err := p.Stop(40 * time.Second); err != nil {
+			t.Errorf("%v\n%s", err, harness.LogTail(logs[i], 20))
 		}
 	}
 	f := checkRun(ctx, t, tdb.Pool, rc, registered)
@@ -113,7 +92,7 @@ func TestTwoWorkers(t *testing.T) {
 		if err := arows.Scan(&sid, &attempts, &succeeded); err != nil {
 			t.Fatal(err)
 		}
-		copies := rc.copiesOf(sid)
+		copies := len(rc.Of(sid))
 		if succeeded != 1 || copies != attempts {
 			twice++
 			if twice <= 10 {

@@ -122,6 +122,18 @@ type WebhookConfig struct {
 	DisableAfter time.Duration
 	// RetryAfterMax bounds a subscriber's Retry-After.
 	RetryAfterMax time.Duration
+	// AllowNoMainKey lets the worker start without a main key
+	// (POLLHOOK_ALLOW_NO_MAIN_KEY), keeping signing keys in clear.
+	AllowNoMainKey bool
+	// AtRest seals signing keys and header values, and personal data if
+	// asked (POLLHOOK_MAIN_KEY, POLLHOOK_ENCRYPT_PERSONAL_DATA).
+	AtRest webhook.AtRest
+	// OperatorURL is the operator's endpoint for operational events
+	// (POLLHOOK_OPERATOR_WEBHOOK_URL; none if empty).
+	OperatorURL string
+	// OperatorSecret signs them (POLLHOOK_OPERATOR_WEBHOOK_SECRET; generated
+	// and read with pollhookctl if empty).
+	OperatorSecret string
 }
 
 // PollWorkersFor is the number of poll slots of provider p's queue.

@@ -104,7 +104,9 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 	if gap := time.Since(time.Unix(0, first.Load())); gap < 900*time.Millisecond {
 		t.Fatalf("second attempt %s after a 429 with Retry-After: 1, want about 1 s", gap)
 	}
-	_, _, rows := h.attempts(t, id)
+	// The receiver answered before the worker recorded the attempt.
+	var rows []attemptRow
+	waitUntil(t, 5*time.Second, func() bool { _, _, rows = h.attempts(t, id); return len(rows) == 2 })
 	if len(rows) != 2 || rows[0].Status == nil || *rows[0].Status != 429 {
 		t.Fatalf("attempts %+v, want a 429 then a success", rows)
 	}
@@ -143,8 +145,8 @@ func TestDeliveryGoneDisablesAndEnableResumes(t *testing.T) {
 	}
 
 	client := insertClient(t, h)
-	if n, err := webhook.SetEnabled(ctx, h.tdb.Pool, client, "app", true, ""); err != nil || n != 2 {
-		t.Fatalf("SetEnabled = %d, %v; want 2 paused deliveries queued again", n, err)
+	if n, err := webhook.Enable(ctx, h.tdb.Pool, client, webhook.AtRest{}, "app"); err != nil || n != 2 {
+		t.Fatalf("Enable = %d, %v; want 2 paused deliveries queued again", n, err)
 	}
 	h.eventFor(t, id, 20*time.Second)
 	h.eventFor(t, id2, 20*time.Second)

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
 	"github.com/pollhook/pollhook/event"
+	testharness "github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/upstream"
@@ -63,11 +61,12 @@ func (f *fortIDFake) pollsOf(id string) int {
 	return f.polls[id]
 }
 
-// receiverFake verifies every webhook with the Standard Webhooks reference
-// library and keeps the verified ones.
+// receiverFake is the recording receiver of internal/harness, with the
+// view these tests read: every verified webhook in order, a script that
+// fails requests, and a count of all requests.
 type receiverFake struct {
-	t  *testing.T
-	wh *standardwebhooks.Webhook
+	*testharness.Receiver
+	t *testing.T
 
 	// script, if set before the worker starts, answers request n (from 1)
 	// instead of the verifying handler when it returns a non-zero status.
@@ -76,8 +75,6 @@ type receiverFake struct {
 
 	mu       sync.Mutex
 	received []received
-	notify   chan struct{}
-	bad      atomic.Int32
 }
 
 type received struct {
@@ -86,65 +83,39 @@ type received struct {
 }
 
 func newReceiver(t *testing.T, secret string) *receiverFake {
-	wh, err := standardwebhooks.NewWebhook(secret)
+	rc, err := testharness.NewReceiver(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &receiverFake{t: t, wh: wh, notify: make(chan struct{}, 1000)}
+	rf := &receiverFake{Receiver: rc, t: t}
+	rc.FailWith(func(n int) testharness.Failure {
+		if rf.script == nil {
+			return testharness.Failure{}
+		}
+		status, header, delay := rf.script(n)
+		return testharness.Failure{Status: status, Header: header, Delay: delay}
+	})
+	rc.Observe(func(d testharness.Delivery) {
+		rf.mu.Lock()
+		rf.received = append(rf.received, received{id: d.WebhookID, event: d.Event})
+		rf.mu.Unlock()
+	})
+	return rf
 }
 
 func (rf *receiverFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := int(rf.calls.Add(1))
-	if rf.script != nil {
-		if status, header, delay := rf.script(n); status != 0 {
-			time.Sleep(delay)
-			for k, v := range header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(status)
-			_, _ = io.WriteString(w, http.StatusText(status))
-			return
-		}
-	}
-	body, _ := io.ReadAll(r.Body)
-	if err := rf.wh.Verify(body, r.Header); err != nil {
-		rf.bad.Add(1)
-		http.Error(w, "bad signature", http.StatusUnauthorized)
-		return
-	}
-	var ev event.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		rf.bad.Add(1)
-		http.Error(w, "bad body", http.StatusBadRequest)
-		return
-	}
-	rf.mu.Lock()
-	rf.received = append(rf.received, received{id: r.Header.Get("webhook-id"), event: ev})
-	rf.mu.Unlock()
-	rf.notify <- struct{}{}
-	w.WriteHeader(http.StatusNoContent)
+	rf.calls.Add(1)
+	rf.Receiver.ServeHTTP(w, r)
 }
 
 func (rf *receiverFake) waitFor(n int, timeout time.Duration) []received {
 	rf.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		rf.mu.Lock()
-		if len(rf.received) >= n {
-			out := append([]received(nil), rf.received...)
-			rf.mu.Unlock()
-			return out
-		}
-		rf.mu.Unlock()
-		select {
-		case <-rf.notify:
-		case <-deadline:
-			rf.mu.Lock()
-			got := len(rf.received)
-			rf.mu.Unlock()
-			rf.t.Fatalf("received %d verified webhooks within %s, want %d (%d failed verification)", got, timeout, n, rf.bad.Load())
-		}
+	if _, err := rf.WaitFor(context.Background(), n, timeout); err != nil {
+		rf.t.Fatal(err)
 	}
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	return append([]received(nil), rf.received...)
 }
 
 // Credentials the fake providers accept; tests check they never leak.
@@ -186,10 +157,7 @@ func newHarness(t *testing.T, provider http.Handler) *harness {
 	t.Cleanup(rsrv.Close)
 
 	ctx := context.Background()
-	if _, err := tdb.Pool.Exec(ctx, `INSERT INTO subscribers (name, url) VALUES ('app', $1)`, rsrv.URL+"/hooks"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tdb.Pool.Exec(ctx, `INSERT INTO subscriber_secrets (subscriber, secret) VALUES ('app', $1)`, secret); err != nil {
+	if err := testharness.AddSubscriber(ctx, tdb.Pool, "app", rsrv.URL+"/hooks", secret); err != nil {
 		t.Fatal(err)
 	}
 

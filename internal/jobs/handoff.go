@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -116,7 +115,8 @@ func (w *PollWorker) handoff(ctx context.Context, job *river.Job[jobargs.Poll], 
 	return nil
 }
 
-// enqueueDelivery inserts the webhook for a session that just ended.
+// enqueueDelivery inserts the webhook for a session that just ended, if
+// its subscriber wants it (webhook.Enqueue).
 func (w *PollWorker) enqueueDelivery(ctx context.Context, tx pgx.Tx, s *session, e ending, outcome []byte, finishedAt time.Time) error {
 	typ, err := event.TypeForState(e.state)
 	if err != nil {
@@ -142,25 +142,14 @@ func (w *PollWorker) enqueueDelivery(ctx context.Context, tx pgx.Tx, s *session,
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	var deliveryID int64
-	err = tx.QueryRow(ctx, `INSERT INTO deliveries (webhook_id, session_id, subscriber, event_type, payload)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT DO NOTHING
-		RETURNING id`, webhook.NewMessageID(), s.ID, s.Subscriber, string(typ), body).Scan(&deliveryID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // the session's event already has its delivery
-	}
-	if err != nil {
-		return fmt.Errorf("insert delivery: %w", err)
-	}
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 	if err != nil {
 		return fmt.Errorf("river client: %w", err)
 	}
-	// One attempt plus one per retry of the configured schedule.
-	opts := &river.InsertOpts{MaxAttempts: len(w.cfg.Webhook.Schedule) + 1}
-	if _, err := client.InsertTx(ctx, tx, jobargs.Deliver{DeliveryID: deliveryID}, opts); err != nil {
-		return fmt.Errorf("insert delivery job: %w", err)
-	}
-	return nil
+	// The subscriber's event filter applies; a session whose event it does
+	// not want, or that already has its delivery, gets none.
+	_, err = webhook.Enqueue(ctx, tx, client, w.cfg.Webhook.AtRest, webhook.Event{
+		SessionID: s.ID, Subscriber: s.Subscriber, Type: string(typ), Payload: body,
+	})
+	return err
 }

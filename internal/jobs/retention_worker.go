@@ -90,7 +90,10 @@ func Retain(ctx context.Context, pool *pgxpool.Pool, cfg RetentionConfig, now ti
 		{"redact sessions", `UPDATE sessions SET outcome = NULL, answer = NULL, redacted_at = now()
 			FROM ` + sess.Internal + `
 			WHERE internal.ok AND id IN (SELECT id FROM sessions WHERE finished_at < $1 AND redacted_at IS NULL LIMIT $2)`, redactBefore, &res.Sessions},
-		{"redact deliveries", `UPDATE deliveries SET payload = jsonb_set(payload, '{data,outcome}', '{"redacted": true}'), redacted_at = now()
+		{"redact deliveries", `UPDATE deliveries SET redacted_at = now(),
+				-- A payload sealed under the main key is a JSON string: it goes whole.
+				payload = CASE WHEN jsonb_typeof(payload) = 'object' THEN jsonb_set(payload, '{data,outcome}', '{"redacted": true}')
+					ELSE '{"redacted": true}' END
 			WHERE id IN (SELECT id FROM deliveries WHERE created_at < $1 AND redacted_at IS NULL AND state <> 'pending' LIMIT $2)`, redactBefore, &res.Deliveries},
 		{"clear attempt bodies", `UPDATE delivery_attempts SET response_body = NULL
 			WHERE id IN (SELECT id FROM delivery_attempts WHERE attempted_at < $1 AND response_body IS NOT NULL LIMIT $2)`, redactBefore, &res.AttemptBodies},

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/db"
 	"github.com/pollhook/pollhook/internal/migrate"
+	"github.com/pollhook/pollhook/internal/seal"
 )
 
 // DefaultURL is the database tests use when no environment variable names one.
@@ -35,6 +36,16 @@ func URL() string {
 		return u
 	}
 	return DefaultURL
+}
+
+// MainKey returns a fresh main key for POLLHOOK_MAIN_KEY: tests run the
+// worker as production does, with signing secrets sealed.
+func MainKey() string {
+	k, err := seal.Generate("test")
+	if err != nil {
+		panic(err) // "test" is a valid id
+	}
+	return k
 }
 
 // DB is a migrated schema of the test database.

@@ -2,9 +2,14 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pollhook/pollhook/event"
 )
 
 // DefaultDisableAfter is how long a subscriber's deliveries may keep failing
@@ -14,23 +19,43 @@ const DefaultDisableAfter = 5 * 24 * time.Hour
 // DisableIfFailing disables an enabled subscriber whose deliveries have been
 // failing for longer than period (DefaultDisableAfter if zero or less),
 // recording why, and reports whether it did. Its deliveries then pause
-// until an operator enables it (SetEnabled).
-func DisableIfFailing(ctx context.Context, db DBTX, subscriber string, period time.Duration) (bool, error) {
+// until an operator enables it (Enable). A disable sends
+// subscriber.disabled to the operator's endpoint through inserter (nil:
+// none), in the same transaction.
+func DisableIfFailing(ctx context.Context, db DBTX, inserter Inserter, at AtRest, subscriber string, period time.Duration) (bool, error) {
 	if period <= 0 {
 		period = DefaultDisableAfter
 	}
-	tag, err := db.Exec(ctx, `UPDATE subscribers SET
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var reason string
+	err = tx.QueryRow(ctx, `UPDATE subscribers SET
 			enabled = false,
 			disabled_reason = format('deliveries failing for more than %s (since %s)',
 				$3::text, to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
 			updated_at = now()
 		WHERE name = $1 AND enabled
-			AND failing_since < now() - $2::bigint * interval '1 microsecond'`,
-		subscriber, period.Microseconds(), formatPeriod(period))
+			AND failing_since < now() - $2::bigint * interval '1 microsecond'
+		RETURNING disabled_reason`,
+		subscriber, period.Microseconds(), formatPeriod(period)).Scan(&reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	if inserter != nil {
+		if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: subscriber, Reason: reason}); err != nil {
+			return false, fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("webhook: check health of %q: commit: %w", subscriber, err)
+	}
+	return true, nil
 }
 
 // formatPeriod writes a duration for people: "5d", "36h", "90m".

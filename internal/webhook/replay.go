@@ -43,7 +43,7 @@ func Redeliver(ctx context.Context, tx pgx.Tx, inserter Inserter, deliveryID int
 
 // ReplayFailed sends again every failed delivery of a subscriber created at
 // or after since (Svix's "recover"), as Redeliver does, and returns how many
-// it queued. Paused deliveries are left for SetEnabled.
+// it queued. Paused deliveries are left for Enable.
 func ReplayFailed(ctx context.Context, tx pgx.Tx, inserter Inserter, subscriber string, since time.Time) (int, error) {
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subscribers WHERE name = $1)`, subscriber).Scan(&exists); err != nil {
@@ -75,8 +75,8 @@ func enqueue(ctx context.Context, tx pgx.Tx, inserter Inserter, ids []int64) err
 	if len(ids) == 0 {
 		return nil
 	}
-	// One attempt plus one per retry of the default schedule.
-	opts := &river.InsertOpts{MaxAttempts: len(DefaultSchedule()) + 1}
+	// The delivery worker owns the retry budget: MaxAttempts is a backstop.
+	opts := &river.InsertOpts{MaxAttempts: MaxAttemptsBackstop}
 	params := make([]river.InsertManyParams, len(ids))
 	for i, id := range ids {
 		params[i] = river.InsertManyParams{Args: jobargs.Deliver{DeliveryID: id}, InsertOpts: opts}

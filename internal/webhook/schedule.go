@@ -43,6 +43,25 @@ func (s Schedule) Delay(retry int, rnd func() float64) time.Duration {
 	return time.Duration(float64(d) * (1 - jitter + 2*jitter*rnd()))
 }
 
+// MaxAttemptsBackstop is the River MaxAttempts of a delivery job. It is only
+// a backstop: the delivery worker owns the retry budget and settles a
+// delivery as failed after Schedule.Attempts attempts of the schedule
+// configured when it runs, whoever inserted the job (a first delivery, a
+// redelivery, a replay or an enable). ParseSchedule keeps schedules well
+// below it.
+const MaxAttemptsBackstop = 1000
+
+// maxDelays bounds a schedule's length, below MaxAttemptsBackstop.
+const maxDelays = 100
+
+// Attempts is the retry budget of a delivery: the first attempt and one
+// per delay.
+func (s Schedule) Attempts() int { return len(s) + 1 }
+
+// Exhausted reports whether attempt (1 for the first) was a delivery's last
+// under the schedule.
+func (s Schedule) Exhausted(attempt int) bool { return attempt >= s.Attempts() }
+
 // Total returns the sum of the schedule's delays: roughly how long after
 // the first attempt the last one happens.
 func (s Schedule) Total() time.Duration {
@@ -69,6 +88,9 @@ func ParseSchedule(v string) (Schedule, error) {
 		return nil, errors.New("webhook: schedule is empty")
 	}
 	parts := strings.Split(v, ",")
+	if len(parts) > maxDelays {
+		return nil, fmt.Errorf("webhook: schedule has %d delays, at most %d", len(parts), maxDelays)
+	}
 	s := make(Schedule, 0, len(parts))
 	for i, p := range parts {
 		d, err := time.ParseDuration(strings.TrimSpace(p))

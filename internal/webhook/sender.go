@@ -81,6 +81,9 @@ func NewSender(cfg SenderConfig) *Sender {
 	}
 }
 
+// Timeout is how long one attempt may take.
+func (s *Sender) Timeout() time.Duration { return s.cfg.Timeout }
+
 // CloseIdleConnections closes the Sender's idle keep-alive connections.
 func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
 
@@ -97,6 +100,9 @@ type Message struct {
 	Secrets []string
 	// URL is the subscriber's endpoint.
 	URL string
+	// Headers are the subscriber's custom headers (ValidateHeader); a
+	// reserved one is skipped, never sent.
+	Headers map[string]string
 }
 
 // Attempt is the result of one POST.
@@ -151,8 +157,9 @@ func (a Attempt) ErrorString() string {
 }
 
 // Send POSTs m once and reports what happened; it never retries. The
-// headers are content-type: application/json, webhook-id,
-// webhook-timestamp, webhook-signature and user-agent.
+// headers are the subscriber's custom headers, then content-type:
+// application/json, webhook-id, webhook-timestamp, webhook-signature and
+// user-agent.
 func (s *Sender) Send(ctx context.Context, m Message) Attempt {
 	a := Attempt{StartedAt: time.Now()}
 	a.StatusCode, a.ResponseBody, a.RetryAfter, a.Err = s.send(ctx, m)
@@ -172,6 +179,11 @@ func (s *Sender) send(ctx context.Context, m Message) (int, []byte, time.Duratio
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(m.Body))
 	if err != nil {
 		return 0, nil, 0, fmt.Errorf("webhook: build request: %w", err)
+	}
+	for name, value := range m.Headers {
+		if ValidateHeader(name, value) == nil {
+			req.Header.Set(name, value)
+		}
 	}
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set("user-agent", s.cfg.UserAgent)

@@ -1,58 +1,33 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
-// The Standard Webhooks headers.
+// The Standard Webhooks headers, as package whsig names them.
 const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
+	HeaderID        = whsig.HeaderID
+	HeaderTimestamp = whsig.HeaderTimestamp
+	HeaderSignature = whsig.HeaderSignature
 )
 
 // Sign returns the webhook-signature header of a message: one "v1,<base64>"
-// per secret, space separated, each the HMAC-SHA256 of
-// "{msgID}.{unix seconds of ts}.{body}" keyed by the secret. Signing with
-// several secrets is how a rotation overlaps: a receiver that knows any one
-// of them accepts the message.
+// per "whsec_" secret (HMAC-SHA256) and one "v1a,<base64>" per "whsk_"
+// private key (ed25519), space separated, each over
+// "{msgID}.{unix seconds of ts}.{body}" (whsig.Sign). Signing with several
+// keys is how a rotation overlaps: a receiver that knows any one of them
+// accepts the message.
 func Sign(msgID string, ts time.Time, body []byte, secrets []string) (string, error) {
-	if len(secrets) == 0 {
-		return "", errors.New("webhook: no signing secret")
+	sig, err := whsig.Sign(msgID, ts.Unix(), body, secrets)
+	if err != nil {
+		return "", fmt.Errorf("webhook: %w", err)
 	}
-	var sb strings.Builder
-	for i, s := range secrets {
-		key, err := ParseSecret(s)
-		if err != nil {
-			return "", fmt.Errorf("webhook: signing secret %d of %d: %w", i+1, len(secrets), err)
-		}
-		if i > 0 {
-			sb.WriteByte(' ')
-		}
-		sb.WriteString("v1,")
-		sb.WriteString(base64.StdEncoding.EncodeToString(signature(key, msgID, ts.Unix(), body)))
-	}
-	return sb.String(), nil
-}
-
-// signature is the raw v1 HMAC of a message.
-func signature(key []byte, msgID string, unix int64, body []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(msgID))
-	h.Write([]byte{'.'})
-	h.Write(strconv.AppendInt(nil, unix, 10))
-	h.Write([]byte{'.'})
-	h.Write(body)
-	return h.Sum(nil)
+	return sig, nil
 }
 
 // base62 digits in ASCII order, so ids sort like their bytes.

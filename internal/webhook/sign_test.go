@@ -81,8 +81,8 @@ func TestSignErrors(t *testing.T) {
 		want    string
 	}{
 		{"none", nil, "no signing secret"},
-		{"no prefix", []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "secret 1 of 1"},
-		{"short key", []string{mustSecret(t), bad}, "secret 2 of 2: webhook: secret decodes to 20 bytes"},
+		{"no prefix", []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "signing key 1 of 1"},
+		{"short key", []string{mustSecret(t), bad}, "signing key 2 of 2: secret decodes to 20 bytes"},
 		{"not base64", []string{"whsec_!!!!"}, "not valid base64"},
 	}
 	for _, tt := range tests {

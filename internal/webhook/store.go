@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pollhook/pollhook/internal/seal"
 )
 
 // DBTX is what the database functions run on: *pgxpool.Pool, *pgx.Conn and
@@ -74,9 +77,59 @@ type Delivery struct {
 	URL string
 	// Enabled is whether the subscriber is enabled.
 	Enabled bool
-	// Secrets are the subscriber's active signing secrets, newest first.
-	// Only LoadDelivery fills them.
+	// Secrets are the subscriber's active signing keys ("whsec_" and
+	// "whsk_"), newest first. Only LoadDelivery fills them, sealed as
+	// stored; Open opens them.
 	Secrets []string
+	// Headers are the subscriber's custom headers. Only LoadDelivery fills
+	// them, and only once opened.
+	Headers map[string]string
+	// RatePerSecond and MaxInFlight are the subscriber's throttle (0: none).
+	RatePerSecond float64
+	MaxInFlight   int
+
+	headersSealed *string
+}
+
+// Open opens what LoadDelivery read sealed: the signing keys, the custom
+// headers and (if sealed) the payload. It reports a value that does not
+// open (for example under a main key no longer configured); its errors
+// never contain a value.
+func (d *Delivery) Open(keys *seal.Keyring) error {
+	for i, s := range d.Secrets {
+		plain, err := keys.Open(purposeSecret, s)
+		if err != nil {
+			return fmt.Errorf("webhook: delivery %d: signing key %d: %w", d.ID, i+1, err)
+		}
+		d.Secrets[i] = string(plain)
+	}
+	payload, err := keys.OpenJSON(purposePayload, d.Payload)
+	if err != nil {
+		return fmt.Errorf("webhook: delivery %d: payload: %w", d.ID, err)
+	}
+	d.Payload = payload
+	if d.headersSealed != nil {
+		plain, err := keys.Open(purposeHeaders, *d.headersSealed)
+		if err != nil {
+			return fmt.Errorf("webhook: delivery %d: custom headers: %w", d.ID, err)
+		}
+		if err := json.Unmarshal(plain, &d.Headers); err != nil {
+			return fmt.Errorf("webhook: delivery %d: custom headers are not a JSON object", d.ID)
+		}
+		d.headersSealed = nil
+	}
+	return nil
+}
+
+// StaleSecrets reports whether a signing key LoadDelivery read is in clear
+// or sealed under an older key than the first of keys (see Reseal).
+func (d *Delivery) StaleSecrets(keys *seal.Keyring) bool {
+	for _, s := range d.Secrets {
+		if keys.Stale(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // deliveryColumns are the columns scanDelivery reads, from deliveries d
@@ -85,14 +138,15 @@ const deliveryColumns = `d.id, d.webhook_id, d.session_id::text, d.subscriber, d
 	d.state, d.attempts, d.last_status, d.last_error, d.created_at, d.updated_at, d.delivered_at,
 	s.url, s.enabled`
 
-// scanDelivery reads deliveryColumns, then the secrets if withSecrets.
+// scanDelivery reads deliveryColumns, then the secrets, headers and
+// throttle if withSecrets.
 func scanDelivery(row pgx.Row, withSecrets bool) (*Delivery, error) {
 	var d Delivery
 	dest := []any{&d.ID, &d.WebhookID, &d.SessionID, &d.Subscriber, &d.EventType, &d.Payload,
 		&d.State, &d.Attempts, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &d.DeliveredAt,
 		&d.URL, &d.Enabled}
 	if withSecrets {
-		dest = append(dest, &d.Secrets)
+		dest = append(dest, &d.Secrets, &d.headersSealed, &d.RatePerSecond, &d.MaxInFlight)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -100,13 +154,15 @@ func scanDelivery(row pgx.Row, withSecrets bool) (*Delivery, error) {
 	return &d, nil
 }
 
-// LoadDelivery returns a delivery with its subscriber's URL, enabled flag and
-// active secrets (those without expiry or expiring in the future).
+// LoadDelivery returns a delivery with its subscriber's URL, enabled flag,
+// throttle, custom headers and active signing keys (those without expiry or
+// expiring in the future), as stored: call Open to open what is sealed.
 func LoadDelivery(ctx context.Context, db DBTX, id int64) (*Delivery, error) {
 	d, err := scanDelivery(db.QueryRow(ctx, `SELECT `+deliveryColumns+`,
 			coalesce((SELECT array_agg(k.secret ORDER BY k.created_at DESC, k.id DESC)
 				FROM subscriber_secrets k
-				WHERE k.subscriber = d.subscriber AND (k.expires_at IS NULL OR k.expires_at > now())), '{}')
+				WHERE k.subscriber = d.subscriber AND (k.expires_at IS NULL OR k.expires_at > now())), '{}'),
+			s.headers_sealed, coalesce(s.rate_per_second, 0), coalesce(s.max_in_flight, 0)
 		FROM deliveries d JOIN subscribers s ON s.name = d.subscriber
 		WHERE d.id = $1`, id), true)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -122,8 +178,9 @@ func LoadDelivery(ctx context.Context, db DBTX, id int64) (*Delivery, error) {
 // updates the delivery and its subscriber, in one statement: the delivery's
 // attempt count, last status and last error; on success its state becomes
 // succeeded and the subscriber's failing_since is cleared, on failure
-// failing_since is set if it was not.
-func RecordAttempt(ctx context.Context, db DBTX, deliveryID int64, attempt int, url string, a Attempt) error {
+// failing_since is set if it was not. The response body is sealed when at
+// seals personal data (a receiver may echo the payload).
+func RecordAttempt(ctx context.Context, db DBTX, at AtRest, deliveryID int64, attempt int, url string, a Attempt) error {
 	var status *int
 	if a.StatusCode != 0 {
 		status = &a.StatusCode
@@ -134,7 +191,7 @@ func RecordAttempt(ctx context.Context, db DBTX, deliveryID int64, attempt int, 
 	}
 	var body *string
 	if len(a.ResponseBody) > 0 {
-		b := textForDB(a.ResponseBody)
+		b := at.personal().Seal(purposeAttemptBody, []byte(textForDB(a.ResponseBody)))
 		body = &b
 	}
 	startedAt := a.StartedAt
@@ -196,7 +253,7 @@ func MarkFailed(ctx context.Context, db DBTX, id int64) error {
 var ErrSubscriberEnabled = errors.New("webhook: subscriber is enabled")
 
 // MarkPaused parks a pending delivery while its subscriber is disabled;
-// SetEnabled re-queues it. Run it in a transaction: it takes a share lock
+// Enable re-queues it. Run it in a transaction: it takes a share lock
 // on the subscriber row, so an enable running at the same moment either
 // commits first (MarkPaused then returns ErrSubscriberEnabled and changes
 // nothing) or waits for this transaction and re-queues the delivery.
@@ -269,6 +326,16 @@ type AttemptRecord struct {
 	Error string
 	// ResponseBody is the start of the response body.
 	ResponseBody string
+}
+
+// Open opens a response body sealed as personal data.
+func (r *AttemptRecord) Open(keys *seal.Keyring) error {
+	b, err := keys.Open(purposeAttemptBody, r.ResponseBody)
+	if err != nil {
+		return fmt.Errorf("webhook: attempt %d: response body: %w", r.ID, err)
+	}
+	r.ResponseBody = string(b)
+	return nil
 }
 
 // ListAttempts returns logged attempts, newest first.

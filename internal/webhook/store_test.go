@@ -35,7 +35,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) subscriber(t *testing.T, name string) string {
 	t.Helper()
-	secret, err := CreateSubscriber(context.Background(), f.db.Pool, name, "https://hooks.example.com/"+name+"?token=abc")
+	secret, err := CreateSubscriber(context.Background(), f.db.Pool, nil, name, "https://hooks.example.com/"+name+"?token=abc", SubscriberOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,16 +114,16 @@ func TestCreateSubscriber(t *testing.T) {
 	}
 	long := strings.Repeat("a", 63)
 	f.subscriber(t, long)
-	if _, err := CreateSubscriber(ctx, pool, "app.prod-1_x", "https://other.example.com/"); !errors.Is(err, ErrExists) {
+	if _, err := CreateSubscriber(ctx, pool, nil, "app.prod-1_x", "https://other.example.com/", SubscriberOptions{}); !errors.Is(err, ErrExists) {
 		t.Errorf("duplicate CreateSubscriber = %v, want ErrExists", err)
 	}
 	for _, name := range []string{"", "App", "-app", ".app", "a b", long + "a", "ä"} {
-		if _, err := CreateSubscriber(ctx, pool, name, "https://hooks.example.com/"); err == nil || !strings.Contains(err.Error(), "is invalid") {
+		if _, err := CreateSubscriber(ctx, pool, nil, name, "https://hooks.example.com/", SubscriberOptions{}); err == nil || !strings.Contains(err.Error(), "is invalid") {
 			t.Errorf("CreateSubscriber(%q) = %v, want a name error", name, err)
 		}
 	}
 	for _, url := range []string{"ftp://x.example.com/", "https://u:p@x.example.com/", "x.example.com", "https://"} {
-		if _, err := CreateSubscriber(ctx, pool, "ok", url); err == nil {
+		if _, err := CreateSubscriber(ctx, pool, nil, "ok", url, SubscriberOptions{}); err == nil {
 			t.Errorf("CreateSubscriber with URL %q succeeded, want an error", url)
 		}
 	}
@@ -169,7 +169,7 @@ func TestLoadDelivery(t *testing.T) {
 
 	// After a rotation both sign, newest first; once the old expires, only
 	// the new.
-	newSecret, err := RotateSecret(ctx, f.db.Pool, "app", time.Hour)
+	newSecret, err := RotateSecret(ctx, f.db.Pool, nil, "app", time.Hour, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestRecordAttempt(t *testing.T) {
 	start := time.Now().Add(-time.Second).Truncate(time.Microsecond)
 
 	// A 500 with a body Postgres text cannot hold as is.
-	err := RecordAttempt(ctx, pool, id, 1, url, Attempt{StartedAt: start, Duration: 1500 * time.Microsecond, StatusCode: 500, ResponseBody: []byte("oops\x00\xffend")})
+	err := RecordAttempt(ctx, pool, AtRest{}, id, 1, url, Attempt{StartedAt: start, Duration: 1500 * time.Microsecond, StatusCode: 500, ResponseBody: []byte("oops\x00\xffend")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestRecordAttempt(t *testing.T) {
 	}
 
 	// A network error keeps the first failure time.
-	err = RecordAttempt(ctx, pool, id, 2, url, Attempt{StartedAt: start.Add(time.Millisecond), Err: errors.New("dial tcp: connection refused")})
+	err = RecordAttempt(ctx, pool, AtRest{}, id, 2, url, Attempt{StartedAt: start.Add(time.Millisecond), Err: errors.New("dial tcp: connection refused")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestRecordAttempt(t *testing.T) {
 	}
 
 	// Success.
-	err = RecordAttempt(ctx, pool, id, 3, url, Attempt{StartedAt: start.Add(2 * time.Millisecond), Duration: time.Millisecond, StatusCode: 204})
+	err = RecordAttempt(ctx, pool, AtRest{}, id, 3, url, Attempt{StartedAt: start.Add(2 * time.Millisecond), Duration: time.Millisecond, StatusCode: 204})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestRecordAttempt(t *testing.T) {
 		t.Errorf("ListAttempts(other) = %d rows, want 0", len(got))
 	}
 
-	if err := RecordAttempt(ctx, pool, id+1000, 1, url, Attempt{StatusCode: 200}); !errors.Is(err, ErrNotFound) {
+	if err := RecordAttempt(ctx, pool, AtRest{}, id+1000, 1, url, Attempt{StatusCode: 200}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RecordAttempt(missing) = %v, want ErrNotFound", err)
 	}
 }
@@ -379,7 +379,7 @@ func TestRotateSecret(t *testing.T) {
 		return d != nil && *d > want-time.Minute && *d <= want
 	}
 
-	second, err := RotateSecret(ctx, pool, "app", time.Hour)
+	second, err := RotateSecret(ctx, pool, nil, "app", time.Hour, "")
 	if err != nil || second == first {
 		t.Fatalf("RotateSecret = %v", err)
 	}
@@ -391,7 +391,7 @@ func TestRotateSecret(t *testing.T) {
 	}
 	// A rotation with a longer overlap does not extend an expiring secret;
 	// the default overlap is 24h.
-	third, err := RotateSecret(ctx, pool, "app", 0)
+	third, err := RotateSecret(ctx, pool, nil, "app", 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func TestRotateSecret(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE subscriber_secrets SET expires_at = now() - interval '1 minute' WHERE secret = $1`, first); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RotateSecret(ctx, pool, "app", time.Hour); err != nil {
+	if _, err := RotateSecret(ctx, pool, nil, "app", time.Hour, ""); err != nil {
 		t.Fatal(err)
 	}
 	if e := expiry(first); e != nil {
@@ -419,12 +419,12 @@ func TestRotateSecret(t *testing.T) {
 		t.Errorf("ListSubscribers = %+v, want 3 active secrets", subs)
 	}
 
-	if _, err := RotateSecret(ctx, pool, "missing", time.Hour); !errors.Is(err, ErrNotFound) {
+	if _, err := RotateSecret(ctx, pool, nil, "missing", time.Hour, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RotateSecret(missing) = %v, want ErrNotFound", err)
 	}
 }
 
-func TestSetEnabled(t *testing.T) {
+func TestEnableDisable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
@@ -441,15 +441,15 @@ func TestSetEnabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SetEnabled(ctx, tx, nil, "app", false, "test"); err != nil {
+	if _, err := Disable(ctx, tx, nil, AtRest{}, "app", "test"); err != nil {
 		t.Fatal(err)
 	}
 	_ = tx.Rollback(ctx)
 	if subs, _ := ListSubscribers(ctx, pool); !subs[0].Enabled {
-		t.Error("SetEnabled in a rolled back transaction disabled the subscriber")
+		t.Error("Disable in a rolled back transaction disabled the subscriber")
 	}
 
-	if _, err := SetEnabled(ctx, pool, nil, "app", false, "receiver answered 410 Gone"); err != nil {
+	if _, err := Disable(ctx, pool, nil, AtRest{}, "app", "receiver answered 410 Gone"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE subscribers SET failing_since = now() - interval '1 day'`); err != nil {
@@ -459,18 +459,18 @@ func TestSetEnabled(t *testing.T) {
 	if s := subs[0]; s.Enabled || s.DisabledReason != "receiver answered 410 Gone" {
 		t.Errorf("after disabling: %+v", s)
 	}
-	if _, err := SetEnabled(ctx, pool, nil, "other", false, ""); err != nil {
+	if _, err := Disable(ctx, pool, nil, AtRest{}, "other", ""); err != nil {
 		t.Fatal(err)
 	}
 	if subs, _ := ListSubscribers(ctx, pool); subs[1].DisabledReason != "disabled by an operator" {
 		t.Errorf("default reason = %q", subs[1].DisabledReason)
 	}
 
-	if _, err := SetEnabled(ctx, pool, nil, "app", true, ""); err == nil {
+	if _, err := Enable(ctx, pool, nil, AtRest{}, "app"); err == nil {
 		t.Error("enabling without an inserter succeeded")
 	}
-	if n, err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil || n != 2 {
-		t.Fatalf("SetEnabled = %d, %v; want 2 paused deliveries queued again", n, err)
+	if n, err := Enable(ctx, pool, f.river, AtRest{}, "app"); err != nil || n != 2 {
+		t.Fatalf("Enable = %d, %v; want 2 paused deliveries queued again", n, err)
 	}
 	subs, _ = ListSubscribers(ctx, pool)
 	if s := subs[0]; !s.Enabled || s.DisabledReason != "" || s.FailingSince != nil {
@@ -480,8 +480,8 @@ func TestSetEnabled(t *testing.T) {
 		if got := f.state(t, id); got != StatePending {
 			t.Errorf("paused delivery %d is %s after enabling, want pending", id, got)
 		}
-		if jobs := f.jobs(t, id); len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != jobargs.QueueDeliver || jobs[0].MaxAttempts != 8 {
-			t.Errorf("paused delivery %d jobs = %+v, want one available on %s with 8 attempts", id, jobs, jobargs.QueueDeliver)
+		if jobs := f.jobs(t, id); len(jobs) != 1 || jobs[0].State != "available" || jobs[0].Queue != jobargs.QueueDeliver || jobs[0].MaxAttempts != MaxAttemptsBackstop {
+			t.Errorf("paused delivery %d jobs = %+v, want one available on %s with the backstop attempts", id, jobs, jobargs.QueueDeliver)
 		}
 	}
 	if got := f.state(t, failed); got != StateFailed || len(f.jobs(t, failed)) != 0 {
@@ -491,8 +491,8 @@ func TestSetEnabled(t *testing.T) {
 		t.Errorf("another subscriber's paused delivery became %s", got)
 	}
 
-	if _, err := SetEnabled(ctx, pool, f.river, "missing", true, ""); !errors.Is(err, ErrNotFound) {
-		t.Errorf("SetEnabled(missing) = %v, want ErrNotFound", err)
+	if _, err := Enable(ctx, pool, f.river, AtRest{}, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Enable(missing) = %v, want ErrNotFound", err)
 	}
 }
 
@@ -510,7 +510,7 @@ func TestDisableIfFailing(t *testing.T) {
 	}
 	check := func(period time.Duration, want bool) {
 		t.Helper()
-		got, err := DisableIfFailing(ctx, pool, "app", period)
+		got, err := DisableIfFailing(ctx, pool, nil, AtRest{}, "app", period)
 		if err != nil || got != want {
 			t.Errorf("DisableIfFailing(%s) = %t, %v; want %t", period, got, err, want)
 		}
@@ -526,12 +526,12 @@ func TestDisableIfFailing(t *testing.T) {
 	}
 	check(72*time.Hour, false) // already disabled
 
-	if _, err := SetEnabled(ctx, pool, f.river, "app", true, ""); err != nil {
+	if _, err := Enable(ctx, pool, f.river, AtRest{}, "app"); err != nil {
 		t.Fatal(err)
 	}
 	setFailing(`now() - interval '6 days'`)
 	check(0, true)
-	if _, err := DisableIfFailing(ctx, pool, "missing", 0); err != nil {
+	if _, err := DisableIfFailing(ctx, pool, nil, AtRest{}, "missing", 0); err != nil {
 		t.Errorf("DisableIfFailing(missing) = %v", err)
 	}
 }

@@ -1,0 +1,460 @@
+package invariant
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// row is a session as the database holds it after the run.
+type row struct {
+	identity
+	state, outcome, errText string
+	finished, deadline      *time.Time
+}
+
+// delivery is a deliveries row.
+type delivery struct {
+	webhookID, state, eventType string
+	attempts                    int
+}
+
+// tables is what the run left in the database.
+type tables struct {
+	sessions   map[string]row
+	deliveries map[string][]delivery
+	jobLeaks   []string
+	jobs       int
+	rescued    int // jobs River rescued from a killed worker
+}
+
+func readTables(ctx context.Context, r *run) (tables, error) {
+	tb := tables{sessions: map[string]row{}, deliveries: map[string][]delivery{}}
+	rows, err := r.tdb.Pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, locale, subscriber, created_at, state,
+			coalesce(outcome::text, ''), coalesce(error, ''), finished_at, deadline FROM sessions`)
+	if err != nil {
+		return tb, fmt.Errorf("read sessions: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var w row
+		if err := rows.Scan(&id, &w.provider, &w.flow, &w.ext, &w.account, &w.locale, &w.subscriber, &w.created, &w.state,
+			&w.outcome, &w.errText, &w.finished, &w.deadline); err != nil {
+			rows.Close()
+			return tb, fmt.Errorf("read sessions: %w", err)
+		}
+		tb.sessions[id] = w
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tb, fmt.Errorf("read sessions: %w", err)
+	}
+	rows, err = r.tdb.Pool.Query(ctx, `SELECT coalesce(session_id::text, ''), webhook_id, state, event_type, attempts FROM deliveries`)
+	if err != nil {
+		return tb, fmt.Errorf("read deliveries: %w", err)
+	}
+	for rows.Next() {
+		var sid string
+		var d delivery
+		if err := rows.Scan(&sid, &d.webhookID, &d.state, &d.eventType, &d.attempts); err != nil {
+			rows.Close()
+			return tb, fmt.Errorf("read deliveries: %w", err)
+		}
+		tb.deliveries[sid] = append(tb.deliveries[sid], d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tb, fmt.Errorf("read deliveries: %w", err)
+	}
+	if err := r.tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
+		WHERE EXISTS (SELECT 1 FROM unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%')`).Scan(&tb.rescued); err != nil {
+		return tb, fmt.Errorf("read river_job: %w", err)
+	}
+	rows, err = r.tdb.Pool.Query(ctx, `SELECT id, kind, args::text, metadata::text, coalesce(errors::text, '') FROM river_job`)
+	if err != nil {
+		return tb, fmt.Errorf("read river_job: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var kind, args, meta, errs string
+		if err := rows.Scan(&id, &kind, &args, &meta, &errs); err != nil {
+			rows.Close()
+			return tb, fmt.Errorf("read river_job: %w", err)
+		}
+		tb.jobs++
+		if hit := r.leak(args); hit != "" {
+			tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) args: %s", id, kind, hit))
+		}
+		if hit := r.leak(meta); hit != "" {
+			tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) metadata: %s", id, kind, hit))
+		}
+		if hit := r.leak(errs); hit != "" {
+			tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) errors: %s", id, kind, hit))
+		}
+	}
+	rows.Close()
+	return tb, rows.Err()
+}
+
+// terminalStates are the states a session ends in.
+var terminalStates = map[string]bool{"succeeded": true, "failed": true, "refused": true, "expired": true,
+	"not_found": true, "rejected": true, "cancelled": true}
+
+// verdict is a run's outcome: problems by invariant, per session and
+// global, and the figures.
+type verdict struct {
+	bySession map[*session][]string
+	global    []string
+	counts    map[string]int // problems per invariant
+	figures   map[string]int
+}
+
+func (v *verdict) add(s *session, inv, format string, args ...any) {
+	msg := inv + ": " + fmt.Sprintf(format, args...)
+	v.counts[inv]++
+	if s == nil {
+		v.global = append(v.global, msg)
+		return
+	}
+	v.bySession[s] = append(v.bySession[s], msg)
+}
+
+// killBetween reports whether the worker was killed in (from, to).
+func (r *run) killBetween(from, to time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range r.kills {
+		if k.After(from) && k.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// check evaluates I1-I6 over the run.
+func check(ctx context.Context, r *run) (*verdict, tables, error) {
+	v := &verdict{bySession: map[*session][]string{}, counts: map[string]int{}, figures: map[string]int{}}
+	tb, err := readTables(ctx, r)
+	if err != nil {
+		return v, tb, err
+	}
+	const tol = 30 * time.Millisecond
+	for _, s := range r.sessions {
+		reqs := s.tr.history()
+		sort.Slice(reqs, func(i, j int) bool { return reqs[i].start.Before(reqs[j].start) })
+		v.figures["requests"] += len(reqs)
+		for _, q := range reqs {
+			v.figures["served "+q.class]++
+		}
+		if m := s.mutation; m != nil {
+			if m.err == "" {
+				v.figures["mutation accepted "+m.column]++
+			} else {
+				v.figures["mutation refused "+m.column]++
+			}
+		}
+		if s.id == "" {
+			v.figures["refused "+string(s.reg)]++
+			if s.reg == regValid {
+				v.add(s, "I1", "a valid registration was refused: %s", s.refused)
+			}
+			if len(reqs) > 0 {
+				v.add(s, "I4", "%d requests for a session the database refused", len(reqs))
+			}
+			continue
+		}
+		v.figures["registered"]++
+		if s.reg != regValid {
+			v.figures["accepted "+string(s.reg)]++
+		}
+		w, ok := tb.sessions[s.id]
+		if !ok {
+			v.add(s, "I5", "the session row is gone")
+			continue
+		}
+		v.figures["state "+w.state]++
+		deadline := s.effectiveDeadline()
+
+		// I5: identity.
+		if !w.identity.same(s.identity) {
+			v.add(s, "I5", "identity %s, registered as %s", w.identity, s.identity)
+		}
+
+		// I1: terminal, in time.
+		bound := r.bound(s)
+		switch {
+		case !terminalStates[w.state] || w.finished == nil:
+			v.add(s, "I1", "state %q (finished_at %v) after the run; bound was %s", w.state, w.finished, r.rel(bound))
+		case w.finished.After(bound):
+			v.add(s, "I1", "finished at %s, after its bound %s (deadline %s)", r.rel(*w.finished), r.rel(bound), r.rel(deadline))
+		}
+
+		// I4: requests.
+		var firstTerm *request
+		for i := range reqs {
+			q := &reqs[i]
+			if i > 0 && q.start.Before(reqs[i-1].end.Add(-tol)) {
+				v.add(s, "I4", "request at %s while the one at %s was still open (until %s)", r.rel(q.start), r.rel(reqs[i-1].start), r.rel(reqs[i-1].end))
+			}
+			if q.start.After(deadline.Add(r.p.lag)) {
+				v.add(s, "I4", "request at %s, past the deadline %s", r.rel(q.start), r.rel(deadline))
+			}
+			if firstTerm != nil && q.start.After(firstTerm.end) && !r.killBetween(firstTerm.start, q.start) {
+				v.add(s, "I4", "request at %s after the terminal answer served at %s", r.rel(q.start), r.rel(firstTerm.end))
+			}
+			if q.terminal && q.complete && firstTerm == nil {
+				firstTerm = q
+			}
+		}
+
+		// I2: the true outcome.
+		if terminalStates[w.state] && w.finished != nil {
+			r.checkOutcome(v, s, w, reqs, deadline)
+		}
+
+		// I3: one webhook-id, delivered.
+		ds := tb.deliveries[s.id]
+		copies := r.rc.Of(s.id)
+		v.figures["webhook copies"] += len(copies)
+		if len(copies) > 1 {
+			v.figures["duplicate copies"] += len(copies) - 1
+		}
+		switch {
+		case len(ds) != 1:
+			v.add(s, "I3", "%d deliveries rows, want 1: %+v", len(ds), ds)
+		case len(copies) == 0:
+			v.add(s, "I3", "webhook %s (%s, %d attempts) never received", ds[0].webhookID, ds[0].state, ds[0].attempts)
+		default:
+			for i, c := range copies {
+				if c.WebhookID != ds[0].webhookID {
+					v.add(s, "I3", "copy %d has webhook-id %s, the delivery's is %s", i+1, c.WebhookID, ds[0].webhookID)
+				}
+				if c.Event.Data.State != w.state {
+					v.add(s, "I3", "copy %d says state %q, the session is %q", i+1, c.Event.Data.State, w.state)
+				}
+				d := c.Event.Data
+				if d.Provider != s.identity.provider || d.Flow != s.identity.flow || d.ExternalID != s.identity.ext || d.Account != s.identity.account {
+					v.add(s, "I5", "webhook copy %d names %s/%s/%s account %s, registered as %s", i+1, d.Provider, d.Flow, d.ExternalID, d.Account, s.identity)
+				}
+			}
+		}
+	}
+	for _, c := range r.rc.Conflicts() {
+		v.add(nil, "I3", "%s", c)
+	}
+	verified, failed, bad := r.rc.Counts()
+	v.figures["webhook requests failed on purpose"] = failed
+	if bad > 0 {
+		v.add(nil, "I3", "%d webhook requests failed verification (of %d verified)", bad, verified)
+	}
+	r.prov.mu.Lock()
+	strays := append([]string(nil), r.prov.strays...)
+	r.prov.mu.Unlock()
+	for i, st := range strays {
+		if i == 10 {
+			v.add(nil, "I5", "... %d more requests for no registered session", len(strays)-i)
+			break
+		}
+		v.add(nil, "I5", "provider request for no registered session (identity changed?): %s", st)
+	}
+	r.mu.Lock()
+	for _, e := range r.dbErrs {
+		v.add(nil, "I1", "%s", e)
+	}
+	for _, m := range r.metric {
+		v.add(nil, "I6", "/metrics: %s", m)
+	}
+	v.figures["metrics scrapes"] = r.scrapes
+	v.figures["kills"] = len(r.kills)
+	r.mu.Unlock()
+	for _, l := range tb.jobLeaks {
+		v.add(nil, "I6", "%s", l)
+	}
+	v.figures["river jobs"] = tb.jobs
+	v.figures["rescued jobs"] = tb.rescued
+	lines, leaks, err := r.scanLogs()
+	if err != nil {
+		return v, tb, err
+	}
+	v.figures["log lines"] = lines
+	for i, l := range leaks {
+		if i == 20 {
+			v.add(nil, "I6", "... and %d more log lines", len(leaks)-i)
+			break
+		}
+		v.add(nil, "I6", "log: %s", l)
+	}
+	return v, tb, nil
+}
+
+// checkOutcome is I2 for a finished session.
+func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadline time.Time) {
+	var term *request
+	credentials := false
+	for i := range reqs {
+		q := &reqs[i]
+		if q.terminal && q.complete && q.end.Before(deadline.Add(-r.p.served)) {
+			term = q
+			break
+		}
+		credentials = credentials || strings.Contains(q.answer, string(classCredentials))
+	}
+	cancelled := !s.cancelled.IsZero()
+	if term == nil {
+		allowed := []string{"expired"}
+		if cancelled {
+			allowed = append(allowed, "cancelled")
+		}
+		if credentials {
+			allowed = append(allowed, "failed") // could not poll with the account until the deadline
+		}
+		for _, q := range reqs {
+			if q.terminal && q.complete { // served too close to or past the deadline
+				allowed = append(allowed, s.tr.script.term.want, "not_found", "expired")
+			}
+		}
+		if !contains(allowed, w.state) {
+			v.add(s, "I2", "state %q, but no terminal answer was served before the deadline (allowed: %v)", w.state, allowed)
+		}
+		if w.state == "expired" && !cancelled {
+			window := s.finalPollWindow(r.p.lastPoll)
+			from := deadline.Add(-window)
+			polled := false
+			for _, q := range reqs {
+				if !q.start.After(deadline) && !q.end.Before(from) {
+					polled = true
+				}
+			}
+			if !polled && !r.killBetween(from.Add(-r.p.recovery), deadline) {
+				v.add(s, "I2", "ended at its deadline %s with no poll in its last %s", r.rel(deadline), window)
+			}
+		}
+		return
+	}
+	t := s.tr.script.term
+	want := []string{t.want}
+	if t.kind == "HTTP 404" && s.provider == "fortid" {
+		// A 404 after FortID's timeout means the session expired.
+		timeout := s.registered.Add(fortIDTimeout)
+		switch {
+		case term.start.After(timeout.Add(500 * time.Millisecond)):
+			want = []string{"expired"}
+		case !term.start.Before(timeout.Add(-500 * time.Millisecond)):
+			want = []string{"not_found", "expired"}
+		}
+	}
+	if cancelled && !s.cancelled.After(term.end.Add(r.p.settle)) {
+		want = append(want, "cancelled")
+	}
+	if w.finished != nil && w.state == "expired" && r.killBetween(term.start, *w.finished) {
+		// The worker that read the answer died before recording it, and the
+		// deadline passed before another could poll again.
+		want = append(want, "expired")
+	}
+	if !contains(want, w.state) {
+		v.add(s, "I2", "state %q, but the provider served %s at %s (want %v)", w.state, t, r.rel(term.start), want)
+		return
+	}
+	if w.state == t.want && t.marker != "" && !strings.Contains(w.outcome, t.marker) {
+		v.add(s, "I2", "outcome %.200q lacks %q from the terminal answer", w.outcome, t.marker)
+	}
+	if w.state == t.want && t.marker != "" {
+		for i, c := range r.rc.Of(s.id) {
+			if !strings.Contains(string(c.Event.Data.Outcome), t.marker) && !strings.Contains(c.Event.Data.Error, t.marker) {
+				v.add(s, "I2", "webhook copy %d lacks %q from the terminal answer: outcome %.200q", i+1, t.marker, c.Event.Data.Outcome)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scanLogs reads every worker's log and returns its line count and the
+// lines carrying a secret or canary.
+func (r *run) scanLogs() (int, []string, error) {
+	f, err := os.Open(r.logPath)
+	if err != nil {
+		return 0, nil, fmt.Errorf("scan logs: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 16<<20)
+	n := 0
+	var leaks []string
+	for sc.Scan() {
+		n++
+		if hit := r.leak(sc.Text()); hit != "" {
+			leaks = append(leaks, hit)
+		}
+	}
+	return n, leaks, sc.Err()
+}
+
+// rel formats an instant relative to the run's start.
+func (r *run) rel(t time.Time) string {
+	return fmt.Sprintf("+%.3fs", t.Sub(r.start).Seconds())
+}
+
+// history is everything known about s, for a failure message.
+func (r *run) history(s *session, tb tables) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "session #%d %s %s/%s ext=%s locale=%s registration=%q\n", s.n, s.id, s.provider, s.flow, s.ext, s.locale, s.reg)
+	if s.id == "" {
+		fmt.Fprintf(&b, "  refused by the database: %s\n", s.refused)
+	} else {
+		appDL := "none"
+		if s.appDL > 0 {
+			appDL = r.rel(s.registered.Add(s.appDL))
+		}
+		fmt.Fprintf(&b, "  registered %s, app deadline %s, effective deadline %s, I1 bound %s\n",
+			r.rel(s.registered), appDL, r.rel(s.effectiveDeadline()), r.rel(r.bound(s)))
+	}
+	fmt.Fprintf(&b, "  script: %s\n", s.tr.script)
+	if !s.cancelled.IsZero() {
+		fmt.Fprintf(&b, "  app cancelled at %s\n", r.rel(s.cancelled))
+	}
+	if m := s.mutation; m != nil {
+		res := "accepted"
+		if m.err != "" {
+			res = "refused: " + m.err
+		}
+		fmt.Fprintf(&b, "  app updated %s at %s: %s\n", m.column, r.rel(m.at), res)
+	}
+	r.mu.Lock()
+	for _, k := range r.kills {
+		fmt.Fprintf(&b, "  worker killed at %s\n", r.rel(k))
+	}
+	r.mu.Unlock()
+	for i, q := range s.tr.history() {
+		fmt.Fprintf(&b, "  request %d %s..%s %s complete=%v %s\n", i+1, r.rel(q.start), r.rel(q.end), q.answer, q.complete, q.path)
+	}
+	if w, ok := tb.sessions[s.id]; ok {
+		fin := "never"
+		if w.finished != nil {
+			fin = r.rel(*w.finished)
+		}
+		dl := "null"
+		if w.deadline != nil {
+			dl = r.rel(*w.deadline)
+		}
+		fmt.Fprintf(&b, "  row: %s state=%s finished=%s deadline=%s error=%.300q outcome=%.300q\n", w.identity, w.state, fin, dl, w.errText, w.outcome)
+	}
+	for _, d := range tb.deliveries[s.id] {
+		fmt.Fprintf(&b, "  delivery %s %s %s attempts=%d\n", d.webhookID, d.eventType, d.state, d.attempts)
+	}
+	for i, c := range r.rc.Of(s.id) {
+		fmt.Fprintf(&b, "  received copy %d at %s: %s %s state=%s\n", i+1, r.rel(c.At), c.WebhookID, c.Event.Type, c.Event.Data.State)
+	}
+	return b.String()
+}
