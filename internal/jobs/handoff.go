@@ -89,7 +89,13 @@ func (w *PollWorker) handoff(ctx context.Context, job *river.Job[jobargs.Poll], 
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	finishedAt, ended, err := w.store.End(ctx, tx, s.ID, se)
+	// The row keeps outcome and answer sealed when personal data is
+	// encrypted at rest; the webhook payload is built from the clear copy
+	// (and sealed by the delivery store on its own terms).
+	kept := se
+	kept.Outcome = w.cfg.Webhook.AtRest.SealOutcome(se.Outcome)
+	kept.Answer = w.cfg.Webhook.AtRest.SealAnswer(se.Answer)
+	finishedAt, ended, err := w.store.End(ctx, tx, s.ID, kept)
 	if err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}
