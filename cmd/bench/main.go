@@ -1,6 +1,9 @@
-// Command bench measures pollhook against a real Postgres: River's raw job
-// rate, pollhook's poll rate, end-to-end latency, sessions held in flight
-// and the webhook delivery rate. See docs/BENCHMARKS.md.
+// Command bench measures pollhook against a real Postgres: pollhook's best
+// poll rate beside River's best no-op rate and the floor (a bare River
+// poller against the same simulator), what an in-progress poll costs
+// (CPU, queries, round trips, WAL, job runs), detection delay per flow,
+// end-to-end latency, sessions held in flight and the webhook delivery
+// rate. See docs/BENCHMARKS.md.
 //
 //	go run ./cmd/bench            # the full run, a few minutes
 //	go run ./cmd/bench --quick    # under a minute
@@ -18,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pollhook/pollhook/internal/bench"
 	"github.com/pollhook/pollhook/internal/version"
@@ -57,6 +61,18 @@ func run(ctx context.Context) int {
 	fs.DurationVar(&cfg.Scale.Window, "scale-window", cfg.Scale.Window, "measurement window per step")
 	fs.DurationVar(&cfg.Scale.Budget, "scale-budget", cfg.Scale.Budget, "time budget of the whole ladder")
 	fs.StringVar(&cfg.Scale.ProfileDir, "scale-profile-dir", "", "save a CPU profile of the worker per step here")
+	// Issue 11: the anchors sweep, the cost windows, detection delay.
+	sweepWorkers := fs.String("sweep-workers", joinInts(cfg.Anchors.Workers), "comma-separated poll queue MaxWorkers of the anchors sweep (empty skips the sweep)")
+	sweepFetch := fs.String("sweep-fetch", joinFetch(cfg.Anchors.Fetch), "comma-separated fetch poll interval/cooldown pairs of the sweep, e.g. 100ms/25ms,25ms/5ms")
+	fs.IntVar(&cfg.Cost.Sessions, "cost-sessions", cfg.Cost.Sessions, "in-progress sessions of the per-poll cost windows")
+	fs.DurationVar(&cfg.Cost.Warmup, "cost-warmup", cfg.Cost.Warmup, "wait before each cost window")
+	fs.DurationVar(&cfg.Cost.Window, "cost-window", cfg.Cost.Window, "length of each cost window (0 skips)")
+	fs.StringVar(&cfg.Cost.ProfileDir, "cost-profile-dir", "", "save a CPU profile of the worker process over its cost window here")
+	fs.IntVar(&cfg.Detection.PerFlow, "detection-sessions", cfg.Detection.PerFlow, "sessions per flow of the detection-delay run (0 skips)")
+	fs.DurationVar(&cfg.Detection.After, "detection-after", cfg.Detection.After, "earliest terminal instant after registration")
+	fs.DurationVar(&cfg.Detection.Spread, "detection-spread", cfg.Detection.Spread, "terminal instants spread uniformly over this much")
+	fs.IntVar(&cfg.Scheduler.Completed, "scheduler-completed", cfg.Scheduler.Completed, "completed jobs retained in the River scheduler measurement (0 skips)")
+	fs.IntVar(&cfg.Scheduler.Due, "scheduler-due", cfg.Scheduler.Due, "due scheduled jobs in the River scheduler measurement")
 	workers := fs.Int("scale-poll-workers", 0, "POLLHOOK_POLL_WORKERS of the ladder's worker (0: default)")
 	fetch := fs.Duration("scale-fetch-poll-interval", 0, "POLLHOOK_FETCH_POLL_INTERVAL of the ladder's worker (0: default)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -80,6 +96,14 @@ func run(ctx context.Context) int {
 	var err error
 	if cfg.Scale.Steps, err = parseInts(*steps); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: --scale:", err)
+		return 2
+	}
+	if cfg.Anchors.Workers, err = parseInts(*sweepWorkers); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: --sweep-workers:", err)
+		return 2
+	}
+	if cfg.Anchors.Fetch, err = parseFetch(*sweepFetch); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: --sweep-fetch:", err)
 		return 2
 	}
 	cfg.Scale.WorkerEnv = map[string]string{}
@@ -138,4 +162,29 @@ func parseInts(s string) ([]int, error) {
 		ns = append(ns, n)
 	}
 	return ns, nil
+}
+
+func joinFetch(fs []bench.Fetch) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = f.PollInterval.String() + "/" + f.Cooldown.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func parseFetch(s string) ([]bench.Fetch, error) {
+	var fs []bench.Fetch
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		a, b, ok := strings.Cut(f, "/")
+		poll, err1 := time.ParseDuration(a)
+		cool, err2 := time.ParseDuration(b)
+		if !ok || err1 != nil || err2 != nil || poll <= 0 || cool <= 0 || cool > poll {
+			return nil, fmt.Errorf("%q is not <poll interval>/<cooldown> with 0 < cooldown <= poll interval", f)
+		}
+		fs = append(fs, bench.Fetch{PollInterval: poll, Cooldown: cool})
+	}
+	return fs, nil
 }

@@ -29,8 +29,25 @@ type Config struct {
 	// poll-rate, latency and delivery measurements; zero keeps pollhook's
 	// default (jobs.DefaultConfig), as cmd/worker does.
 	FetchPollInterval time.Duration
+	// FetchCooldown is River's fetch cooldown of the in-process River
+	// clients (no-op and floor); zero keeps pollhook's (25 ms, at most
+	// FetchPollInterval). pollhook's worker has no such knob.
+	FetchCooldown time.Duration
 	// PollWorkers is the poll queue's MaxWorkers (pollhook's default, jobs.DefaultConfig).
 	PollWorkers int
+
+	// Anchors sweeps River's no-op rate, the floor and pollhook's poll rate
+	// over these worker counts and fetch settings, with RiverJobs jobs and
+	// PollSessions x (PollsInProgress+1) polls; empty skips the sweep (the
+	// plain River and poll measurements then run at PollWorkers).
+	Anchors AnchorsConfig
+	// Cost configures the per-poll cost windows; zero Window skips them.
+	Cost CostConfig
+	// Detection configures the detection-delay run; zero PerFlow skips it.
+	Detection DetectionConfig
+	// Scheduler configures the River scheduler measurement; zero
+	// Completed skips it.
+	Scheduler SchedulerConfig
 
 	// RiverJobs is N of the raw River measurement; zero skips it.
 	RiverJobs int
@@ -57,6 +74,10 @@ type Config struct {
 	Timeout time.Duration
 	// Progress receives a line per step; nil discards.
 	Progress io.Writer
+
+	// build shares one build of ./cmd/worker among the measurements of a
+	// run (nil: each builds its own).
+	build *workerBuild
 }
 
 // DefaultConfig is the full run: a few minutes on a 2-core machine.
@@ -71,24 +92,35 @@ func DefaultConfig() Config {
 		LatencySpacing:     20 * time.Millisecond,
 		Deliveries:         5_000,
 		TwoWorkersSessions: 2_000,
-		Scale:              DefaultScaleConfig(),
-		Timeout:            3 * time.Minute,
+		Anchors: AnchorsConfig{
+			Workers: []int{200, 1_000, 2_000},
+			Fetch:   []Fetch{DefaultFetch(), {PollInterval: 25 * time.Millisecond, Cooldown: 5 * time.Millisecond}},
+		},
+		Cost:      CostConfig{Sessions: 2_000, Warmup: 5 * time.Second, Window: 15 * time.Second},
+		Detection: DetectionConfig{PerFlow: 60, After: 2 * time.Second, Spread: 20 * time.Second},
+		Scheduler: SchedulerConfig{Completed: 300_000, Due: 10_000},
+		Scale:     DefaultScaleConfig(),
+		Timeout:   3 * time.Minute,
 	}
 }
 
-// QuickConfig finishes in well under a minute: small numbers, one ladder
-// step.
+// QuickConfig finishes in about a minute: small numbers, one fetch
+// setting in the sweep, short windows, one ladder step, no two-workers run.
 func QuickConfig() Config {
 	c := DefaultConfig()
-	c.RiverJobs = 2_000
-	c.PollSessions = 200
-	c.PollsInProgress = 5
+	c.RiverJobs = 10_000
+	c.PollSessions = 1_000
+	c.PollsInProgress = 6
 	c.LatencySessions = 50
 	c.Deliveries = 500
-	c.TwoWorkersSessions = 300
+	c.TwoWorkersSessions = 0
+	c.Anchors.Fetch = c.Anchors.Fetch[:1]
+	c.Cost = CostConfig{Sessions: 1_000, Warmup: 2 * time.Second, Window: 4 * time.Second}
+	c.Detection = DetectionConfig{PerFlow: 8, After: time.Second, Spread: 6 * time.Second}
+	c.Scheduler = SchedulerConfig{Completed: 20_000, Due: 5_000}
 	c.Scale.Steps = []int{2_000}
-	c.Scale.Warmup = 5 * time.Second
-	c.Scale.Window = 10 * time.Second
+	c.Scale.Warmup = 3 * time.Second
+	c.Scale.Window = 5 * time.Second
 	c.Timeout = time.Minute
 	return c
 }
@@ -101,10 +133,20 @@ type Results struct {
 	Started time.Time `json:"started"`
 	// Duration is how long the whole run took.
 	Duration Seconds `json:"duration_s"`
-	// River is the raw River rate.
+	// River is the raw River rate at pollhook's default setting.
 	River *RiverResult `json:"river,omitempty"`
-	// Poll is pollhook's poll rate.
+	// Poll is pollhook's poll rate at its default setting.
 	Poll *PollResult `json:"poll,omitempty"`
+	// Anchors compares pollhook's best poll rate with River's and the
+	// floor's best.
+	Anchors *AnchorsResult `json:"anchors,omitempty"`
+	// Cost is what an in-progress poll costs, pollhook beside the floor.
+	Cost *CostResult `json:"cost,omitempty"`
+	// Detection is the delay from a session's terminal instant to its
+	// webhook, per flow, at the default cadence.
+	Detection *DetectionResult `json:"detection,omitempty"`
+	// Scheduler is River's JobSchedule time per uniqueness setting.
+	Scheduler *SchedulerResult `json:"scheduler,omitempty"`
 	// Latency is the end-to-end latency.
 	Latency *LatencyResult `json:"latency,omitempty"`
 	// Scale is the sessions-in-flight ladder.
@@ -136,15 +178,60 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	res.Machine = m
 	defer func() { res.Duration = Seconds(time.Since(res.Started).Seconds()) }()
+	build := &workerBuild{}
+	defer build.remove()
+	cfg.build = build
 
-	if cfg.RiverJobs > 0 {
+	if len(cfg.Anchors.Workers) > 0 && len(cfg.Anchors.Fetch) > 0 {
+		p.printf("anchors: sweeping workers %v x fetch %v", cfg.Anchors.Workers, cfg.Anchors.Fetch)
+		if res.Anchors, err = MeasureAnchors(ctx, cfg, p); err != nil {
+			return res, fmt.Errorf("bench: anchors: %w", err)
+		}
+		// The same-settings figures are the sweep's runs at pollhook's
+		// default setting: not measured twice.
+		def := cfg.withSetting(cfg.PollWorkers, DefaultFetch()).riverSetting()
+		for i := range res.Anchors.River {
+			if res.Anchors.River[i].Setting == def {
+				res.River = &res.Anchors.River[i]
+			}
+		}
+		for i := range res.Anchors.Pollhook {
+			if res.Anchors.Pollhook[i].Setting == def {
+				res.Poll = &res.Anchors.Pollhook[i]
+			}
+		}
+	}
+	if cfg.Cost.Window > 0 && cfg.Cost.Sessions > 0 {
+		if res.Cost, err = MeasureCost(ctx, cfg, build, p); err != nil {
+			return res, fmt.Errorf("bench: cost: %w", err)
+		}
+	}
+	if cfg.Detection.PerFlow > 0 {
+		p.printf("detection: %d sessions per flow, terminal %s..%s after registration", cfg.Detection.PerFlow, cfg.Detection.After, cfg.Detection.After+cfg.Detection.Spread)
+		if res.Detection, err = MeasureDetection(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: detection: %w", err)
+		}
+		for _, f := range res.Detection.Flows {
+			p.printf("detection: %s p50 %s p99 %s, %.1f polls/session", f.Flow, f.P50, f.P99, f.PollsPerSession)
+		}
+	}
+	if cfg.Scheduler.Completed > 0 {
+		p.printf("scheduler: JobSchedule of %d due jobs beside %d completed ones", cfg.Scheduler.Due, cfg.Scheduler.Completed)
+		if res.Scheduler, err = MeasureScheduler(ctx, cfg); err != nil {
+			return res, fmt.Errorf("bench: scheduler: %w", err)
+		}
+		for _, v := range res.Scheduler.Variants {
+			p.printf("scheduler: %s: %d moved in %s (max %s)", v.Name, v.Scheduled, v.Median, v.Max)
+		}
+	}
+	if cfg.RiverJobs > 0 && res.River == nil {
 		p.printf("river: %d no-op jobs, %d workers", cfg.RiverJobs, cfg.PollWorkers)
 		if res.River, err = MeasureRiver(ctx, cfg); err != nil {
 			return res, fmt.Errorf("bench: river rate: %w", err)
 		}
 		p.printf("river: %.0f jobs/s", res.River.JobsPerSecond)
 	}
-	if cfg.PollSessions > 0 {
+	if cfg.PollSessions > 0 && res.Poll == nil {
 		p.printf("poll: %d sessions x %d polls", cfg.PollSessions, cfg.PollsInProgress+1)
 		if res.Poll, err = MeasurePoll(ctx, cfg); err != nil {
 			return res, fmt.Errorf("bench: poll rate: %w", err)

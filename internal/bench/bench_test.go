@@ -21,6 +21,11 @@ func tinyConfig() Config {
 	c.LatencySessions = 5
 	c.Deliveries = 20
 	c.TwoWorkersSessions = 30
+	c.Anchors.Workers = []int{20}
+	c.Cost = CostConfig{Sessions: 10, Warmup: 500 * time.Millisecond, Window: time.Second}
+	c.Detection = DetectionConfig{PerFlow: 2, After: 200 * time.Millisecond, Spread: 500 * time.Millisecond}
+	c.PollWorkers = 20
+	c.Scheduler = SchedulerConfig{Completed: 300, Due: 100}
 	c.Scale.Steps = []int{50}
 	c.Scale.Warmup = time.Second
 	c.Scale.Window = 2 * time.Second
@@ -45,6 +50,40 @@ func TestRunTiny(t *testing.T) {
 	}
 	if res.PollToRiver() <= 0 {
 		t.Errorf("poll/river ratio = %v", res.PollToRiver())
+	}
+	if a := res.Anchors; a == nil || len(a.River) != 1 || len(a.Floor) != 1 || len(a.Pollhook) != 1 || a.ToFloor <= 0 || a.ToRiver <= 0 ||
+		a.SameSettings <= 0 || a.SameSettingsFloor <= 0 || res.River != &a.River[0] || res.Poll != &a.Pollhook[0] {
+		t.Errorf("anchors = %+v, want one run of each at 20 workers, the same-settings figures taken from them", a)
+	}
+	if c := res.Cost; c == nil || c.Pollhook == nil || c.Floor == nil {
+		t.Errorf("cost = %+v, want both windows", c)
+	} else {
+		for _, pc := range []*PollCost{c.Pollhook, c.Floor} {
+			// Every poll is one job run (give or take the window's edges);
+			// every system reaches Postgres and writes WAL.
+			if pc.Polls <= 0 || pc.RunsPerPoll < 0.5 || pc.RunsPerPoll > 1.5 || pc.RoundTripsPerPoll <= 0 || pc.QueriesPerPoll <= 0 ||
+				pc.WALBytesPerPoll <= 0 || pc.ProcessCPUMicros <= 0 || pc.BackendCPUMicros <= 0 {
+				t.Errorf("%s cost = %+v", pc.System, pc)
+			}
+		}
+	}
+	if d := res.Detection; d == nil || len(d.Flows) != 7 {
+		t.Errorf("detection = %+v, want 7 flows", d)
+	} else {
+		for _, f := range d.Flows {
+			if f.Sessions != 2 || f.P50 <= 0 || f.P50 > f.P99 || f.PollsPerSession < 1 {
+				t.Errorf("detection %s = %+v", f.Flow, f)
+			}
+		}
+	}
+	if sc := res.Scheduler; sc == nil || len(sc.Variants) != 3 {
+		t.Errorf("scheduler = %+v, want three variants", sc)
+	} else {
+		for _, v := range sc.Variants {
+			if v.Scheduled != 100 || v.Median <= 0 || v.Max < v.Median {
+				t.Errorf("scheduler %q = %+v, want the 100 due jobs moved", v.Name, v)
+			}
+		}
 	}
 	if l := res.Latency; l == nil || l.Sessions != 5 || l.P50 <= 0 || l.P50 > l.P95 || l.P95 > l.P99 || l.P99 > l.Max {
 		t.Errorf("latency = %+v, want 5 sessions with 0 < p50 <= p95 <= p99 <= max", l)

@@ -27,6 +27,8 @@ type PollResult struct {
 	WholeRunPerSecond float64 `json:"whole_run_polls_per_s"`
 	// Elapsed is the time from the INSERT to the last poll.
 	Elapsed Seconds `json:"elapsed_s"`
+	// Setting is the River setting the poller ran with.
+	Setting Setting `json:"setting"`
 }
 
 // nearZeroBackoff polls again 1 ms after each answer.
@@ -74,7 +76,8 @@ func (r *pollRig) run(ctx context.Context, n, k int) (*PollResult, error) {
 		return nil, fmt.Errorf("polls: %w", err)
 	}
 	mid, whole, elapsed := m.rates()
-	return &PollResult{Sessions: n, PollsPerSession: k + 1, Polls: m.count(), PollsPerSecond: mid, WholeRunPerSecond: whole, Elapsed: Seconds(elapsed.Seconds())}, nil
+	return &PollResult{Sessions: n, PollsPerSession: k + 1, Polls: m.count(), PollsPerSecond: mid, WholeRunPerSecond: whole,
+		Elapsed: Seconds(elapsed.Seconds()), Setting: r.cfg.pollhookSetting()}, nil
 }
 
 // MeasurePoll runs cfg.PollSessions sessions of cfg.PollsInProgress+1

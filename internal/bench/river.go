@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/internal/jobargs"
-	"github.com/pollhook/pollhook/internal/jobs"
 )
 
 // RiverResult is River's raw rate: no-op jobs worked by a client with the
@@ -19,6 +18,9 @@ type RiverResult struct {
 	Jobs int `json:"jobs"`
 	// Workers is the queue's MaxWorkers.
 	Workers int `json:"workers"`
+	// Setting is the River setting of the run (workers, fetch poll
+	// interval / cooldown).
+	Setting Setting `json:"setting"`
 	// JobsPerSecond is the completion rate over the middle 80 % of the jobs.
 	JobsPerSecond float64 `json:"jobs_per_s"`
 	// WholeRunPerSecond is N over the time from Start to the last
@@ -45,6 +47,10 @@ type noopWorker struct {
 // Work returns at once.
 func (noopWorker) Work(context.Context, *river.Job[noopArgs]) error { return nil }
 
+// riverMaxConns is the pool size of the in-process River clients (no-op and
+// floor): well under the shared server's max_connections.
+const riverMaxConns = 20
+
 // insertChunk bounds one InsertMany.
 const insertChunk = 5_000
 
@@ -52,7 +58,9 @@ const insertChunk = 5_000
 // poll queue, then starts a River client configured as pollhook's (same
 // MaxWorkers, fetch poll interval and cooldown) and times the completions.
 func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
-	env, err := newSchema(ctx, cfg.DatabaseURL, int32(cfg.PollWorkers+10))
+	// A no-op job queries nothing: River's producer, completer and
+	// notifier need a handful of connections, whatever MaxWorkers says.
+	env, err := newSchema(ctx, cfg.DatabaseURL, riverMaxConns)
 	if err != nil {
 		return nil, err
 	}
@@ -63,12 +71,8 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	}()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, noopWorker{})
-	// The poll queue's own settings, as jobs.NewService sets them.
-	def := jobs.DefaultConfig()
-	if cfg.FetchPollInterval > 0 {
-		def.FetchPollInterval = cfg.FetchPollInterval
-	}
-	fetch, cooldown := def.FetchPollInterval, def.RiverFetchCooldown()
+	set := cfg.riverSetting()
+	fetch, cooldown := set.FetchPollInterval.duration(), set.FetchCooldown.duration()
 	rc := &river.Config{
 		Schema:            env.schema,
 		Logger:            discardLogger(),
@@ -113,5 +117,5 @@ func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 		return nil, werr
 	}
 	mid, whole, elapsed := m.rates()
-	return &RiverResult{Jobs: cfg.RiverJobs, Workers: cfg.PollWorkers, JobsPerSecond: mid, WholeRunPerSecond: whole, Elapsed: Seconds(elapsed.Seconds())}, nil
+	return &RiverResult{Jobs: cfg.RiverJobs, Workers: cfg.PollWorkers, Setting: set, JobsPerSecond: mid, WholeRunPerSecond: whole, Elapsed: Seconds(elapsed.Seconds())}, nil
 }

@@ -268,7 +268,7 @@ func pollJob(ctx context.Context, e *env, id int64, sessionFinished bool) (*poll
 	if n := len(job.Errors); n > 0 {
 		out.LastError = &job.Errors[n-1].Error
 	}
-	out.Progress = newProgressJSON(jobs.ProgressFromMetadata(job.Metadata), sessionFinished || job.FinalizedAt != nil)
+	out.Progress = newProgressJSON(jobs.ProgressFromJob(job), sessionFinished || job.FinalizedAt != nil)
 	return out, nil
 }
 

@@ -29,11 +29,12 @@ type tables struct {
 	deliveries map[string][]delivery
 	jobLeaks   []string
 	jobs       int
-	rescued    int // jobs River rescued from a killed worker
+	rescued    int                    // jobs River rescued from a killed worker
+	rescues    map[string][]time.Time // when River rescued each session's poll job
 }
 
 func readTables(ctx context.Context, r *run) (tables, error) {
-	tb := tables{sessions: map[string]row{}, deliveries: map[string][]delivery{}}
+	tb := tables{sessions: map[string]row{}, deliveries: map[string][]delivery{}, rescues: map[string][]time.Time{}}
 	rows, err := r.tdb.Pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, locale, subscriber, created_at, state,
 			coalesce(outcome::text, ''), coalesce(error, ''), finished_at, deadline FROM sessions`)
 	if err != nil {
@@ -73,6 +74,24 @@ func readTables(ctx context.Context, r *run) (tables, error) {
 	if err := r.tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
 		WHERE EXISTS (SELECT 1 FROM unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%')`).Scan(&tb.rescued); err != nil {
 		return tb, fmt.Errorf("read river_job: %w", err)
+	}
+	rows, err = r.tdb.Pool.Query(ctx, `SELECT coalesce(args->>'session_id', ''), (e->>'at')::timestamptz
+		FROM river_job, unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%'`)
+	if err != nil {
+		return tb, fmt.Errorf("read rescues: %w", err)
+	}
+	for rows.Next() {
+		var sid string
+		var at time.Time
+		if err := rows.Scan(&sid, &at); err != nil {
+			rows.Close()
+			return tb, fmt.Errorf("read rescues: %w", err)
+		}
+		tb.rescues[sid] = append(tb.rescues[sid], at)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return tb, fmt.Errorf("read rescues: %w", err)
 	}
 	rows, err = r.tdb.Pool.Query(ctx, `SELECT id, kind, args::text, metadata::text, coalesce(errors::text, '') FROM river_job`)
 	if err != nil {
@@ -121,6 +140,31 @@ func (v *verdict) add(s *session, inv, format string, args ...any) {
 		return
 	}
 	v.bySession[s] = append(v.bySession[s], msg)
+}
+
+// pollBlocked reports whether a kill kept the worker from making s's final
+// poll in [from, deadline]: the worker was down (killed, not yet ready
+// again) during part of it, or s's poll job, running when a worker was
+// killed, was stuck until River rescued it (and retried it, within 2 s)
+// after from.
+func (r *run) pollBlocked(s *session, tb tables, from, deadline time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, k := range r.kills {
+		ready := deadline
+		if i < len(r.ready) {
+			ready = r.ready[i]
+		}
+		if !k.After(deadline) && !ready.Add(500*time.Millisecond).Before(from) {
+			return true
+		}
+	}
+	for _, at := range tb.rescues[s.id] {
+		if !at.Add(2 * time.Second).Before(from) {
+			return true
+		}
+	}
+	return false
 }
 
 // killBetween reports whether the worker was killed in (from, to).
@@ -185,7 +229,7 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 		}
 
 		// I1: terminal, in time.
-		bound := r.bound(s)
+		bound := r.boundFor(s, tb)
 		switch {
 		case !terminalStates[w.state] || w.finished == nil:
 			v.add(s, "I1", "state %q (finished_at %v) after the run; bound was %s", w.state, w.finished, r.rel(bound))
@@ -200,6 +244,10 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 			if i > 0 && q.start.Before(reqs[i-1].end.Add(-tol)) {
 				v.add(s, "I4", "request at %s while the one at %s was still open (until %s)", r.rel(q.start), r.rel(reqs[i-1].start), r.rel(reqs[i-1].end))
 			}
+			if late := q.start.Sub(deadline); late > 0 {
+				v.figures["requests after deadline"]++
+				v.figures["max ms request after deadline"] = max(v.figures["max ms request after deadline"], int(late.Milliseconds()))
+			}
 			if q.start.After(deadline.Add(r.p.lag)) {
 				v.add(s, "I4", "request at %s, past the deadline %s", r.rel(q.start), r.rel(deadline))
 			}
@@ -213,7 +261,7 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 
 		// I2: the true outcome.
 		if terminalStates[w.state] && w.finished != nil {
-			r.checkOutcome(v, s, w, reqs, deadline)
+			r.checkOutcome(v, s, w, reqs, deadline, tb)
 		}
 
 		// I3: one webhook-id, delivered.
@@ -292,7 +340,7 @@ func check(ctx context.Context, r *run) (*verdict, tables, error) {
 }
 
 // checkOutcome is I2 for a finished session.
-func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadline time.Time) {
+func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadline time.Time, tb tables) {
 	var term *request
 	credentials := false
 	for i := range reqs {
@@ -304,13 +352,17 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 		credentials = credentials || strings.Contains(q.answer, string(classCredentials))
 	}
 	cancelled := !s.cancelled.IsZero()
+	// How a session may end at its deadline: expired, or failed when the
+	// provider refused the account's credentials on a poll that got an
+	// answer (internal/jobs' deadlineState).
+	atDeadline := []string{"expired"}
+	if credentials {
+		atDeadline = append(atDeadline, "failed")
+	}
 	if term == nil {
-		allowed := []string{"expired"}
+		allowed := append([]string(nil), atDeadline...)
 		if cancelled {
 			allowed = append(allowed, "cancelled")
-		}
-		if credentials {
-			allowed = append(allowed, "failed") // could not poll with the account until the deadline
 		}
 		for _, q := range reqs {
 			if q.terminal && q.complete { // served too close to or past the deadline
@@ -325,11 +377,18 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 			from := deadline.Add(-window)
 			polled := false
 			for _, q := range reqs {
-				if !q.start.After(deadline) && !q.end.Before(from) {
+				// A request arriving within lag after the deadline is the
+				// final poll seen late (as I4 allows it).
+				if !q.start.After(deadline.Add(r.p.lag)) && !q.end.Before(from) {
 					polled = true
 				}
 			}
-			if !polled && !r.killBetween(from.Add(-r.p.recovery), deadline) {
+			v.figures["expired at the deadline"]++
+			if len(reqs) > 0 {
+				gap := deadline.Sub(reqs[len(reqs)-1].end)
+				v.figures["max ms from last poll to deadline"] = max(v.figures["max ms from last poll to deadline"], int(gap.Milliseconds()))
+			}
+			if !polled && !r.pollBlocked(s, tb, from, deadline) {
 				v.add(s, "I2", "ended at its deadline %s with no poll in its last %s", r.rel(deadline), window)
 			}
 		}
@@ -350,10 +409,12 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 	if cancelled && !s.cancelled.After(term.end.Add(r.p.settle)) {
 		want = append(want, "cancelled")
 	}
-	if w.finished != nil && w.state == "expired" && r.killBetween(term.start, *w.finished) {
-		// The worker that read the answer died before recording it, and the
-		// deadline passed before another could poll again.
-		want = append(want, "expired")
+	if w.finished != nil && contains(atDeadline, w.state) && r.killBetween(term.start, earliest(term.end.Add(r.p.settle), *w.finished)) {
+		// The worker that read the answer died before recording it (within
+		// settle of reading it, and before the session ended), and the
+		// deadline passed before another could poll again (it may not poll
+		// past the deadline): the session ends as at its deadline.
+		want = append(want, w.state)
 	}
 	if !contains(want, w.state) {
 		v.add(s, "I2", "state %q, but the provider served %s at %s (want %v)", w.state, t, r.rel(term.start), want)
@@ -369,6 +430,13 @@ func (r *run) checkOutcome(v *verdict, s *session, w row, reqs []request, deadli
 			}
 		}
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func contains(list []string, s string) bool {
@@ -406,6 +474,14 @@ func (r *run) rel(t time.Time) string {
 	return fmt.Sprintf("+%.3fs", t.Sub(r.start).Seconds())
 }
 
+func (r *run) rels(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = r.rel(t)
+	}
+	return out
+}
+
 // history is everything known about s, for a failure message.
 func (r *run) history(s *session, tb tables) string {
 	var b strings.Builder
@@ -417,8 +493,8 @@ func (r *run) history(s *session, tb tables) string {
 		if s.appDL > 0 {
 			appDL = r.rel(s.registered.Add(s.appDL))
 		}
-		fmt.Fprintf(&b, "  registered %s, app deadline %s, effective deadline %s, I1 bound %s\n",
-			r.rel(s.registered), appDL, r.rel(s.effectiveDeadline()), r.rel(r.bound(s)))
+		fmt.Fprintf(&b, "  registered %s, app deadline %s, effective deadline %s, I1 bound %s, poll job rescued at %v\n",
+			r.rel(s.registered), appDL, r.rel(s.effectiveDeadline()), r.rel(r.boundFor(s, tb)), r.rels(tb.rescues[s.id]))
 	}
 	fmt.Fprintf(&b, "  script: %s\n", s.tr.script)
 	if !s.cancelled.IsZero() {
@@ -432,8 +508,12 @@ func (r *run) history(s *session, tb tables) string {
 		fmt.Fprintf(&b, "  app updated %s at %s: %s\n", m.column, r.rel(m.at), res)
 	}
 	r.mu.Lock()
-	for _, k := range r.kills {
-		fmt.Fprintf(&b, "  worker killed at %s\n", r.rel(k))
+	for i, k := range r.kills {
+		ready := "never"
+		if i < len(r.ready) {
+			ready = r.rel(r.ready[i])
+		}
+		fmt.Fprintf(&b, "  worker killed at %s, ready again at %s\n", r.rel(k), ready)
 	}
 	r.mu.Unlock()
 	for i, q := range s.tr.history() {

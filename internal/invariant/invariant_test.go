@@ -24,6 +24,7 @@ var (
 	flagLag      = flag.Duration("invariant.lag", 200*time.Millisecond, "I4: how long after the deadline a request decided before it may arrive")
 	flagLastPoll = flag.Duration("invariant.lastpoll", 300*time.Millisecond, "I2: slack past the final poll's lead (min(request timeout, window/10)) within which a session ended at its deadline must have had a request in flight")
 	flagServed   = flag.Duration("invariant.served", 100*time.Millisecond, "I2: a terminal answer written this long before the deadline must be the outcome (closer, expired is allowed too)")
+	flagShort    = flag.Bool("invariant.short", false, "also draw app deadlines of 1-3 s, whose final-poll lead (window/10) is below the worker's pickup lag under load: an open finding (see shortDeadline)")
 	flagSkip     = flag.String("invariant.skip", "", "comma-separated answer classes or dirt kinds to leave out (e.g. hang,non_utf8): for a known open bug only")
 )
 
@@ -46,7 +47,7 @@ var (
 // paramsFromFlags builds a run's parameters for seed.
 func paramsFromFlags(t testing.TB, seed uint64) params {
 	p := params{seed: seed, sessions: *flagSessions, window: *flagWindow, kills: *flagKills, settle: *flagSettle,
-		recovery: *flagRecovery, lag: *flagLag, lastPoll: *flagLastPoll, served: *flagServed, classes: map[class]bool{}, dirts: map[dirt]bool{}}
+		recovery: *flagRecovery, lag: *flagLag, lastPoll: *flagLastPoll, served: *flagServed, short: *flagShort, classes: map[class]bool{}, dirts: map[dirt]bool{}}
 	for _, c := range allClasses {
 		p.classes[c] = true
 	}
@@ -81,7 +82,11 @@ func TestInvariants(t *testing.T) {
 		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			figures := runOnce(ctx, t, bin, paramsFromFlags(t, seed))
 			for k, n := range figures {
-				total[k] += n
+				if strings.HasPrefix(k, "max ") {
+					total[k] = max(total[k], n)
+				} else {
+					total[k] += n
+				}
 			}
 		})
 		runs++
@@ -104,6 +109,10 @@ func runOnce(ctx context.Context, t *testing.T, bin string, p params) map[string
 	}
 	v.figures["run ms"] = int(time.Since(began).Milliseconds())
 	t.Logf("invariant: seed=%d %s", p.seed, formatFigures(v.figures))
+	if v.figures["registered"] == 0 || v.figures["served terminal"] == 0 || v.figures["webhook copies"] == 0 {
+		t.Errorf("seed %d: the run tested nothing: %d sessions registered, %d terminal answers served, %d webhooks",
+			p.seed, v.figures["registered"], v.figures["served terminal"], v.figures["webhook copies"])
+	}
 	if len(v.global) == 0 && len(v.bySession) == 0 {
 		return v.figures
 	}
@@ -112,8 +121,8 @@ func runOnce(ctx context.Context, t *testing.T, bin string, p params) map[string
 		counts = append(counts, fmt.Sprintf("%s=%d", inv, n))
 	}
 	sort.Strings(counts)
-	t.Errorf("seed %d: invariants broken (%s); rerun with -invariant.seed=%d -invariant.sessions=%d -invariant.kills=%d",
-		p.seed, strings.Join(counts, " "), p.seed, p.sessions, p.kills)
+	t.Errorf("seed %d: invariants broken (%s); rerun with -invariant.seed=%d -invariant.sessions=%d -invariant.kills=%d -invariant.window=%s -invariant.short=%v -invariant.skip=%q",
+		p.seed, strings.Join(counts, " "), p.seed, p.sessions, p.kills, p.window, p.short, *flagSkip)
 	for i, g := range v.global {
 		if i == 30 {
 			t.Errorf("... and %d more", len(v.global)-i)

@@ -23,8 +23,22 @@ func TestPoll(t *testing.T) {
 		t.Errorf("Kind = %q", a.Kind())
 	}
 	opts := a.InsertOpts()
-	if opts.Queue != jobargs.QueuePoll || opts.MaxAttempts != 25 || !opts.UniqueOpts.ByArgs || opts.UniqueOpts.ByState != nil {
-		t.Errorf("InsertOpts = %+v, want the poll queue, 25 attempts, unique by args in every state", opts)
+	if opts.Queue != jobargs.QueuePoll || opts.MaxAttempts != 25 || !opts.UniqueOpts.ByArgs {
+		t.Errorf("InsertOpts = %+v, want the poll queue, 25 attempts, unique by args", opts)
+	}
+	// Unique while live; completed left out, so River's scheduler does not
+	// check moved jobs against every retained completed poll job (#785).
+	live := map[rivertype.JobState]bool{}
+	for _, s := range opts.UniqueOpts.ByState {
+		live[s] = true
+	}
+	for _, s := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled} {
+		if !live[s] {
+			t.Errorf("UniqueOpts.ByState lacks %s: a session could get two live poll jobs", s)
+		}
+	}
+	if live[rivertype.JobStateCompleted] {
+		t.Error("UniqueOpts.ByState holds completed: River's scheduler would check against every retained completed job")
 	}
 	assertJSON(t, a, `{"session_id":"0b9f6f4e-2f7c-4a55-9d8e-2a1c3f9d7e10"}`)
 }

@@ -2,7 +2,12 @@ package jobs
 
 import (
 	"encoding/json"
+	"net/http"
 	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/internal/upstream"
 )
 
 // ProgressKey is the job metadata key holding a poll job's PollProgress.
@@ -43,17 +48,101 @@ type PollProgress struct {
 	CredentialsFailures int `json:"credentials_failures,omitempty"`
 	// NextPollAt is when the next call is due.
 	NextPollAt time.Time `json:"next_poll_at,omitzero"`
+	// SnoozesAt is River's own snooze count of the job ("snoozes" in its
+	// metadata) once the run that wrote this progress has snoozed. Every
+	// later snooze follows one poll, so Polls is derived on reading as
+	// Polls + snoozes - SnoozesAt, and a poll that changes nothing else
+	// (in progress after in progress) writes no progress at all.
+	SnoozesAt int `json:"snoozes_at,omitempty"`
 }
 
 // ProgressFromMetadata reads the progress in a poll job's metadata; a new
 // job has none. A corrupt entry reads as none: the backoff sequence then
 // restarts rather than the job failing.
+//
+// Polls made since the progress was written are counted from River's own
+// snooze count (see SnoozesAt). A job with no progress but snoozes has
+// only ever been answered in progress with HTTP 200 (the worker writes
+// nothing else then, see plainProgress): it reads as such. LastPolledAt and
+// NextPollAt are as last written (ProgressFromJob brings them up to date).
 func ProgressFromMetadata(metadata []byte) PollProgress {
 	var meta struct {
-		P PollProgress `json:"pollhook"`
+		P       *PollProgress `json:"pollhook"`
+		Snoozes int           `json:"snoozes"`
 	}
 	if len(metadata) > 0 {
 		_ = json.Unmarshal(metadata, &meta)
 	}
-	return meta.P
+	switch {
+	case meta.P == nil && meta.Snoozes > 0:
+		return plainProgress(meta.Snoozes)
+	case meta.P == nil:
+		return PollProgress{}
+	}
+	p := *meta.P
+	// Progress written before SnoozesAt existed was written by every poll.
+	if since := meta.Snoozes - p.SnoozesAt; p.SnoozesAt > 0 && since > 0 {
+		p.Polls += since
+	}
+	return p
+}
+
+// plainProgress is the progress of a session whose provider answered each
+// of its polls in progress with HTTP 200, the common case: a job in it
+// carries no progress of its own in its metadata.
+func plainProgress(polls int) PollProgress {
+	inProgress := string(upstream.StateInProgress)
+	return PollProgress{Polls: polls, LastResult: inProgress, LastAnswer: inProgress, LastHTTPStatus: http.StatusOK}
+}
+
+// storedProgress is the progress a job's metadata holds for comparison
+// with the next (progressChanged): plainProgress if it holds none.
+func storedProgress(metadata []byte) PollProgress {
+	var meta struct {
+		P *PollProgress `json:"pollhook"`
+	}
+	if len(metadata) > 0 {
+		_ = json.Unmarshal(metadata, &meta)
+	}
+	if meta.P == nil {
+		return plainProgress(0)
+	}
+	return *meta.P
+}
+
+// riverSnoozes is River's snooze count in a job's metadata.
+func riverSnoozes(metadata []byte) int {
+	var meta struct {
+		Snoozes int `json:"snoozes"`
+	}
+	if len(metadata) > 0 {
+		_ = json.Unmarshal(metadata, &meta)
+	}
+	return meta.Snoozes
+}
+
+// ProgressFromJob is ProgressFromMetadata with the times a poll that wrote
+// no progress left only in the job's columns: the last run's start
+// (attempted_at) as the last poll, scheduled_at as the next.
+func ProgressFromJob(job *rivertype.JobRow) PollProgress {
+	p := ProgressFromMetadata(job.Metadata)
+	if p.Polls == 0 {
+		return p
+	}
+	if job.AttemptedAt != nil && job.AttemptedAt.After(p.LastPolledAt) {
+		p.LastPolledAt = *job.AttemptedAt
+	}
+	if job.ScheduledAt.After(p.NextPollAt) {
+		p.NextPollAt = job.ScheduledAt
+	}
+	return p
+}
+
+// progressChanged reports whether next differs from prev in what cannot be
+// derived: the poll count, its times and SnoozesAt follow from River's own
+// columns, everything else must be written.
+func progressChanged(prev, next PollProgress) bool {
+	prev.Polls, prev.LastPolledAt, prev.NextPollAt, prev.SnoozesAt = 0, time.Time{}, time.Time{}, 0
+	next.Polls, next.LastPolledAt, next.NextPollAt, next.SnoozesAt = 0, time.Time{}, time.Time{}, 0
+	return prev != next
 }

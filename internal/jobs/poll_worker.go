@@ -27,6 +27,7 @@ type PollWorker struct {
 
 	pool    *pgxpool.Pool
 	store   *sess.Store
+	loader  *sessionLoader
 	poller  upstream.Poller
 	cfg     Config
 	logger  *slog.Logger
@@ -37,7 +38,8 @@ type PollWorker struct {
 
 // NewPollWorker returns a worker polling through poller.
 func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logger *slog.Logger, m *metrics.Metrics) *PollWorker {
-	return &PollWorker{pool: pool, store: sess.NewStore(""), poller: poller, cfg: cfg, logger: logger, metrics: m,
+	store := sess.NewStore("")
+	return &PollWorker{pool: pool, store: store, loader: newSessionLoader(pool, store), poller: poller, cfg: cfg, logger: logger, metrics: m,
 		repeats: logging.NewAggregator(cfg.LogAggregateEvery)}
 }
 
@@ -46,14 +48,28 @@ func NewPollWorker(pool *pgxpool.Pool, poller upstream.Poller, cfg Config, logge
 func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) error {
 	w.metrics.PollLag(time.Since(job.ScheduledAt))
 	prog := ProgressFromMetadata(job.Metadata)
-	if wait := WaitBeforePoll(prog, time.Now()); wait > 0 {
-		// A wait longer than River's scheduler interval is served in steps:
-		// a short snooze makes the job available at once with a future
-		// scheduled_at, which the producer's next fetch picks up on time,
-		// while a long one waits for the scheduler's 5 s sweep on top.
-		return river.JobSnooze(min(wait, maxSnooze))
+	snoozes := riverSnoozes(job.Metadata)
+	// The next poll is due at the job's scheduled_at (its snooze's end),
+	// or at the time an older version recorded.
+	due := prog
+	if job.ScheduledAt.After(due.NextPollAt) {
+		due.NextPollAt = job.ScheduledAt
 	}
-	s, err := w.store.Load(ctx, w.pool, job.Args.SessionID)
+	if wait := WaitBeforePoll(due, time.Now()); wait > earlyWakeTolerance {
+		// Woken before the next poll is due (a job snoozed in steps by an
+		// older version, or run early by hand): wait out the rest. The
+		// snooze makes no poll, so the progress records it (see
+		// SnoozesAt). A wake within earlyWakeTolerance polls at once: River
+		// fetches by the database's clock, the wait is by this host's.
+		prog.SnoozesAt = snoozes + 1
+		if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
+			return fmt.Errorf("poll session %s: record progress: %w", job.Args.SessionID, err)
+		}
+		return river.JobSnooze(wait)
+	}
+	// Read with the concurrent runs' reads, in one statement (see
+	// sessionLoader): the cancellation request is seen before every call.
+	s, err := w.loader.Load(ctx, job.Args.SessionID)
 	if errors.Is(err, sess.ErrNotFound) {
 		w.logger.WarnContext(ctx, "poll job for a deleted session: dropping the job", "session_id", job.Args.SessionID)
 		return river.JobCancel(err)
@@ -102,10 +118,24 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) err
 		return w.finish(ctx, job, s, endingOf(d, res))
 	}
 	w.logPoll(ctx, s, d.Progress, in, err)
-	if err := river.MetadataSet(ctx, ProgressKey, d.Progress); err != nil {
-		return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
+	if progressChanged(storedProgress(job.Metadata), d.Progress) {
+		// Only what cannot be derived is written: a plain in-progress
+		// answer (HTTP 200) writes nothing when the last written progress
+		// is plain too, or there is none, so the snooze's update is
+		// River's own, as small as a bare River job's. (The next poll time left behind is always in the past by
+		// the next run, so WaitBeforePoll is not misled by it.)
+		d.Progress.SnoozesAt = snoozes + 1
+		if err := river.MetadataSet(ctx, ProgressKey, d.Progress); err != nil {
+			return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
+		}
 	}
-	return river.JobSnooze(min(d.Wait, maxSnooze))
+	// The whole wait is one snooze, one job run per poll. A snooze within
+	// River's scheduler interval (5 s) makes the job available at once with
+	// a future scheduled_at; a longer one makes it scheduled, and River's
+	// scheduler, looking one interval ahead, makes it available before it
+	// is due, so the fetch poll runs it on time. That scheduler query must
+	// stay cheap: see PollArgs.InsertOpts.
+	return river.JobSnooze(d.Wait)
 }
 
 // endingOf is the ending of a session as Decide ended it; res is the call's
@@ -168,10 +198,11 @@ func (w *PollWorker) logPoll(ctx context.Context, s *session, prog PollProgress,
 	w.logger.Log(ctx, level, msg, attrs...)
 }
 
-// maxSnooze is the longest single snooze: River's job scheduler interval.
-// Up to it River makes a snoozed job available at once and the fetch loop
-// runs it on time; past it the job waits for the scheduler too.
-const maxSnooze = 5 * time.Second
+// earlyWakeTolerance is how early a run may come and still poll: more than
+// the clock skew between a worker host and Postgres (River fetches a job
+// once the database's now passes its scheduled_at), so skew does not turn
+// every poll into two runs; far less than any backoff interval.
+const earlyWakeTolerance = 250 * time.Millisecond
 
 // NextRetry spaces the retries of a poll job that failed: its errors come
 // from the database or from a rescue after a crash, never from the

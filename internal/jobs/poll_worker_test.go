@@ -65,7 +65,9 @@ func TestPollWorkerRuns(t *testing.T) {
 		if res.EventKind != river.EventKindJobSnoozed || res.Job.Queue != "poll_marksign" {
 			t.Fatalf("first run: %s in queue %s, want a snooze in poll_marksign", res.EventKind, res.Job.Queue)
 		}
-		prog := jobs.ProgressFromMetadata(res.Job.Metadata)
+		// Progress as pollhook reads it: a plain in-progress poll writes
+		// none, and its next poll time is the job's scheduled_at.
+		prog := jobs.ProgressFromJob(res.Job)
 		if prog.Polls != 1 || prog.LastResult != "in_progress" || prog.NextPollAt.Before(time.Now()) {
 			t.Fatalf("progress after the first run: %+v", prog)
 		}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/simulator"
@@ -221,18 +223,23 @@ type progress struct {
 
 func (h *harness) progress(t *testing.T, sessionID string) progress {
 	t.Helper()
-	var meta []byte
-	if err := h.tdb.Pool.QueryRow(context.Background(), `SELECT coalesce(j.metadata, '{}') FROM sessions s
-		LEFT JOIN river_job j ON j.id = s.poll_job_id WHERE s.id = $1`, sessionID).Scan(&meta); err != nil {
+	var (
+		meta        []byte
+		scheduled   *time.Time
+		attemptedAt *time.Time
+	)
+	if err := h.tdb.Pool.QueryRow(context.Background(), `SELECT coalesce(j.metadata, '{}'), j.scheduled_at, j.attempted_at FROM sessions s
+		LEFT JOIN river_job j ON j.id = s.poll_job_id WHERE s.id = $1`, sessionID).Scan(&meta, &scheduled, &attemptedAt); err != nil {
 		t.Fatal(err)
 	}
-	var m struct {
-		P progress `json:"pollhook"`
+	// The progress as pollhook reads it: polls since the last write are
+	// derived from River's snooze count, the times from the job's columns.
+	row := &rivertype.JobRow{Metadata: meta, AttemptedAt: attemptedAt}
+	if scheduled != nil {
+		row.ScheduledAt = *scheduled
 	}
-	if err := json.Unmarshal(meta, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m.P
+	p := jobs.ProgressFromJob(row)
+	return progress{Polls: p.Polls, LastPolledAt: p.LastPolledAt, NextPollAt: p.NextPollAt, LastResult: p.LastResult, LastError: p.LastError}
 }
 
 func TestDeadlineEndsASessionThatNeverFinishes(t *testing.T) {
@@ -424,5 +431,47 @@ func TestUnconfiguredAccountFailsAtTheDeadlineWithoutCallingTheProvider(t *testi
 	}
 	if n := sim.Polls(token); n != 0 {
 		t.Fatalf("the provider was called %d times with an account the worker does not have", n)
+	}
+}
+
+// TestInProgressPollsWriteNoProgress checks the floor's shape of a poll:
+// plain in-progress answers write no metadata of pollhook's (River's own
+// snooze update remains), every job run is one poll, and the poll count
+// read back still matches the provider's.
+func TestInProgressPollsWriteNoProgress(t *testing.T) {
+	t.Parallel()
+	h, sim := newSimHarness(t, simulator.Options{})
+	for flow, fc := range h.cfg.Flows {
+		fc.Backoff = jobs.Backoff{Initial: 20 * time.Millisecond, Multiplier: 1, Max: 20 * time.Millisecond}
+		h.cfg.Flows[flow] = fc
+	}
+	token := simulator.MarksignToken(simulator.OutcomeSucceeded, 999)
+	id := h.insert(t, "marksign", "smartid_identification", token)
+	h.start(t, nil)
+	waitUntil(t, 20*time.Second, func() bool { return sim.Polls(token) >= 8 })
+	before := sim.Polls(token)
+	var meta []byte
+	if err := h.tdb.Pool.QueryRow(context.Background(), `SELECT j.metadata FROM sessions s JOIN river_job j ON j.id = s.poll_job_id
+		WHERE s.id = $1`, id).Scan(&meta); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		P       jobs.PollProgress `json:"pollhook"`
+		Snoozes int               `json:"snoozes"`
+	}
+	if err := json.Unmarshal(meta, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.P != (jobs.PollProgress{}) {
+		t.Errorf("progress written for plain in-progress polls: %s", meta)
+	}
+	derived := h.progress(t, id).Polls
+	after := sim.Polls(token)
+	// Polls go on meanwhile; a job may be between its call and its snooze.
+	if m.Snoozes < before-1 || m.Snoozes > after {
+		t.Errorf("River counted %d snoozes while the provider counted %d to %d polls, want one run per poll", m.Snoozes, before, after)
+	}
+	if derived < m.Snoozes || derived > after {
+		t.Errorf("derived polls %d, want between %d and %d", derived, m.Snoozes, after)
 	}
 }

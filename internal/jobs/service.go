@@ -52,6 +52,7 @@ type Service struct {
 	// Client is the River client; use it to insert jobs or to mount River UI.
 	Client   *river.Client[pgx.Tx]
 	enqueuer *Enqueuer
+	sched    *lookaheadScheduler
 	logger   *slog.Logger
 	started  atomic.Bool
 	cancel   context.CancelFunc
@@ -85,7 +86,9 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	for _, p := range sess.Providers() {
 		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
 	}
-	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
+	driver := riverpgxv5.New(deps.Pool)
+	svc.sched = &lookaheadScheduler{pool: deps.Pool, driver: driver, schema: deps.Schema, logger: deps.Logger}
+	client, err := river.NewClient(driver, &river.Config{
 		Schema:     deps.Schema,
 		Logger:     deps.Logger.With("component", "river"),
 		Queues:     queues,
@@ -125,9 +128,15 @@ func (s *Service) Start(ctx context.Context) error {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	ready := make(chan struct{})
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		s.sched.run(lctx)
+	}()
 	go func() {
 		defer close(s.done)
 		s.enqueuer.Listen(lctx, ready)
+		<-schedDone
 	}()
 	select {
 	case <-ready:

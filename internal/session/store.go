@@ -173,3 +173,33 @@ func nullJSON(b []byte) any {
 	}
 	return string(b)
 }
+
+// RowsQuerier runs a query returning rows: a *pgxpool.Pool, a *pgx.Conn or
+// a pgx.Tx.
+type RowsQuerier interface {
+	// Query runs a query.
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// LoadMany reads the sessions ids name in one statement, keyed by id; ids
+// with no row are absent from the map. Every id must be a UUID.
+func (st *Store) LoadMany(ctx context.Context, q RowsQuerier, ids []string) (map[string]*Session, error) {
+	rows, err := q.Query(ctx, `SELECT `+columns+` FROM `+st.table+` WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %d sessions: %w", len(ids), err)
+	}
+	defer rows.Close()
+	out := make(map[string]*Session, len(ids))
+	for rows.Next() {
+		var s Session
+		if err := rows.Scan(&s.ID, &s.Provider, &s.Flow, &s.ExternalID, &s.Account, &s.Locale, &s.Subscriber, &s.AppRef,
+			&s.State, &s.Deadline, &s.CancelRequested, &s.CreatedAt); err != nil {
+			return nil, fmt.Errorf("read %d sessions: %w", len(ids), err)
+		}
+		out[s.ID] = &s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %d sessions: %w", len(ids), err)
+	}
+	return out, nil
+}

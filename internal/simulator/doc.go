@@ -38,6 +38,12 @@
 //     follows <n> (decimal, 0 to 999) in-progress polls then <outcome>, one
 //     of the Outcome values: "sim-refused-3-a1b2" answers "waiting" three
 //     times, then error 40020.
+//   - A Marksign token "sim-<outcome>-at-<ms>" or
+//     "sim-<outcome>-at-<ms>-<anything>" answers in progress until the
+//     wall-clock instant <ms> (Unix milliseconds), then <outcome>: a session
+//     that ends at a time of its own, not at a poll count, as when a person
+//     confirms on a phone. Scenario.TerminalAt (JSON "terminal_at", RFC 3339)
+//     does the same for any id, FortID's included.
 //   - A UUID (FortID session id or Marksign token) whose first group is
 //     "0000OONN", OO and NN decimal digits, follows NN in-progress polls
 //     then outcome number OO: 01 succeeded, 02 failed, 03 refused, 04

@@ -92,6 +92,11 @@ type Scenario struct {
 	// Delay delays every scripted answer; in JSON a Go duration string
 	// ("250ms") or a number of milliseconds.
 	Delay time.Duration `json:"-"`
+	// TerminalAt, if set, makes the session's end a wall-clock instant
+	// instead of a poll count (the moment a person confirms on a phone):
+	// every poll before it answers in progress, whatever InProgressPolls
+	// says, and the first poll at or after it gets the outcome's answers.
+	TerminalAt time.Time `json:"terminal_at,omitzero"`
 }
 
 // scenarioJSON is Scenario's JSON form.
@@ -102,12 +107,13 @@ type scenarioJSON struct {
 	GracePolls      int             `json:"grace_polls,omitempty"`
 	ErrorCode       int             `json:"error_code,omitempty"`
 	Delay           json.RawMessage `json:"delay,omitempty"`
+	TerminalAt      time.Time       `json:"terminal_at,omitzero"`
 }
 
 // MarshalJSON writes Delay as a Go duration string.
 func (sc Scenario) MarshalJSON() ([]byte, error) {
 	out := scenarioJSON{InProgressPolls: sc.InProgressPolls, Outcome: sc.Outcome, Failures: sc.Failures,
-		GracePolls: sc.GracePolls, ErrorCode: sc.ErrorCode}
+		GracePolls: sc.GracePolls, ErrorCode: sc.ErrorCode, TerminalAt: sc.TerminalAt}
 	if sc.Delay != 0 {
 		out.Delay, _ = json.Marshal(sc.Delay.String())
 	}
@@ -121,7 +127,7 @@ func (sc *Scenario) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*sc = Scenario{InProgressPolls: in.InProgressPolls, Outcome: in.Outcome, Failures: in.Failures,
-		GracePolls: in.GracePolls, ErrorCode: in.ErrorCode}
+		GracePolls: in.GracePolls, ErrorCode: in.ErrorCode, TerminalAt: in.TerminalAt}
 	if len(in.Delay) == 0 || string(in.Delay) == "null" {
 		return nil
 	}
@@ -183,6 +189,28 @@ const (
 	stepMalformed
 )
 
+// stepAt returns the scripted answer to a poll at now: for a scenario with
+// TerminalAt, in progress before that instant, then the outcome's answers
+// counted from the first poll at or after it (pollsBefore is the number of
+// scripted polls answered before the instant); otherwise step(i).
+func (sc Scenario) stepAt(i, pollsBefore int, now time.Time) (kind stepKind, after int, terminal bool) {
+	if sc.TerminalAt.IsZero() {
+		return sc.step(i)
+	}
+	if now.Before(sc.TerminalAt) {
+		return sc.inProgress(), -1, false
+	}
+	return Scenario{Outcome: sc.Outcome, Failures: sc.Failures}.step(i - pollsBefore)
+}
+
+// inProgress is the answer of a poll before the outcome.
+func (sc Scenario) inProgress() stepKind {
+	if sc.Outcome == OutcomeUnknownStatus {
+		return stepUnknownStatus
+	}
+	return stepInProgress
+}
+
 // step returns the scripted answer to poll i (0-based among the scripted
 // polls), the index of that poll after the in-progress ones, and whether the
 // answer is terminal.
@@ -216,6 +244,9 @@ func scenarioFromName(id string) (Scenario, bool) {
 			if !ok {
 				continue
 			}
+			if at, ok := strings.CutPrefix(tail, "at-"); ok {
+				return terminalAtScenario(o, at)
+			}
 			num, _, _ := strings.Cut(tail, "-")
 			n, err := strconv.Atoi(num)
 			if err != nil || n < 0 || n > 999 || num != strconv.Itoa(n) {
@@ -245,6 +276,19 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
+// terminalAtScenario decodes "<unix ms>[-anything]" of a
+// "sim-<outcome>-at-" token.
+func terminalAtScenario(o Outcome, tail string) (Scenario, bool) {
+	num, _, _ := strings.Cut(tail, "-")
+	ms, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || ms <= 0 || num != strconv.FormatInt(ms, 10) {
+		return Scenario{}, false
+	}
+	sc := conventionScenario(o, 0)
+	sc.TerminalAt = time.UnixMilli(ms)
+	return sc, true
+}
+
 func conventionScenario(o Outcome, n int) Scenario {
 	sc := Scenario{InProgressPolls: n, Outcome: o}
 	if o == OutcomeExpired {
@@ -260,6 +304,15 @@ func MarksignToken(outcome Outcome, inProgressPolls int) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("sim-%s-%d-%s", outcome, inProgressPolls, hex.EncodeToString(b[:]))
+}
+
+// MarksignTokenAt returns a fresh Marksign token that answers in progress
+// until the instant at, then outcome: "sim-<outcome>-at-<unix ms>-<random
+// hex>".
+func MarksignTokenAt(outcome Outcome, at time.Time) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("sim-%s-at-%d-%s", outcome, at.UnixMilli(), hex.EncodeToString(b[:]))
 }
 
 // FortIDSessionID returns a fresh UUID (version 4 layout) that follows

@@ -69,6 +69,7 @@ type sessionState struct {
 	scenario      Scenario
 	polls         int
 	scripted      int
+	before        int // scripted polls answered before the scenario's TerminalAt
 	terminalSince time.Time
 }
 
@@ -281,11 +282,15 @@ func (s *Simulator) poll(w http.ResponseWriter, r *http.Request, id string, fort
 		// The state may have been reset or evicted while sleeping.
 		st = s.stateLocked(id)
 		sc = st.scenario
-		kind, after, terminal := sc.step(st.scripted)
+		now := time.Now()
+		kind, after, terminal := sc.stepAt(st.scripted, st.before, now)
+		if !sc.TerminalAt.IsZero() && now.Before(sc.TerminalAt) {
+			st.before++
+		}
 		st.scripted++
 		n := st.scripted
 		if terminal && st.terminalSince.IsZero() {
-			st.terminalSince = time.Now()
+			st.terminalSince = now
 		}
 		s.mu.Unlock()
 		what = fmt.Sprintf("scripted poll %d of %s", n, sc.Outcome)
