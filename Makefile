@@ -12,7 +12,7 @@ COMMANDS := ./cmd/worker ./cmd/migrate ./cmd/pollhookctl ./cmd/simulator
 COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; \
 	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
 
-.PHONY: demo test pg migrate worker simulator bench faults fuzz lint install build docker compose-check version
+.PHONY: demo test pg migrate worker simulator bench faults fuzz lint rules install build docker compose-check version
 
 demo: pg
 	go run ./cmd/demo $(DEMO_FLAGS)
@@ -62,3 +62,7 @@ endif
 lint:
 	test -z "$$(gofmt -l .)"
 	go vet ./...
+
+# Prometheus rules: syntax and unit tests (also run by make test, in ./deploy).
+rules:
+	cd deploy/prometheus && promtool check rules pollhook-rules.yml && promtool test rules pollhook-rules.test.yml

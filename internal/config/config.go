@@ -76,9 +76,9 @@ func ownVars() []Var {
 		{"POLLHOOK_POLL_WORKERS_<PROVIDER>", "POLLHOOK_POLL_WORKERS", "concurrent poll jobs of one provider's queue (FORTID, MARKSIGN), e.g. POLLHOOK_POLL_WORKERS_FORTID=50"},
 		{"POLLHOOK_DELIVER_WORKERS", strconv.Itoa(jobs.DefaultDeliverWorkers), "concurrent webhook deliveries per worker process"},
 		{"POLLHOOK_FETCH_POLL_INTERVAL", formatDuration(jobs.DefaultFetchPollInterval), "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
-		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often sessions inserted while no worker listened are picked up"},
-		{"POLLHOOK_JOB_TIMEOUT", formatDuration(jobs.DefaultJobTimeout), "longest run of one job (one provider call or one webhook POST)"},
-		{"POLLHOOK_RESCUE_AFTER", formatDuration(jobs.DefaultRescueAfter), "how long a job may run before River presumes its worker dead and retries it"},
+		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often the safety-net sweep (a goroutine in each worker, not a River job) picks up sessions whose notification no worker heard"},
+		{"POLLHOOK_JOB_TIMEOUT", formatDuration(jobs.DefaultJobTimeout), "longest run of a maintenance job (retention); a poll runs at most POLLHOOK_UPSTREAM_TIMEOUT + 5s, a delivery POLLHOOK_WEBHOOK_TIMEOUT + 5s"},
+		{"POLLHOOK_RESCUE_AFTER", formatDuration(jobs.DefaultRescueAfter), "how long a poll or delivery may run before River's rescuer presumes its worker dead and retries it; 0s derives it: the longer of those two timeouts + 5s (25s with defaults). A worker that provably died is reclaimed within 5s instead"},
 		{"POLLHOOK_FORTID_SESSION_TIMEOUT", formatDuration(jobs.DefaultFortIDTimeout), "the Verifier Service's session_timeout_secs"},
 		{"POLLHOOK_FORTID_GRACE_PERIOD", formatDuration(jobs.DefaultFortIDGrace), "the Verifier Service's session_timeout_grace_period_secs"},
 		{"POLLHOOK_MARKSIGN_DEADLINE", formatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
@@ -255,6 +255,14 @@ func Load(env Env) (Config, error) {
 	// before the deadline.
 	j.FinalPollLead = min(j.FinalPollLead, cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout))
 	c.Upstream = up
+	// POLLHOOK_RESCUE_AFTER (0: derived) is checked against the poll and
+	// delivery timeouts it must not undercut by jobs.DeriveTimeouts.
+	if c.RescueAfter > 0 {
+		upTimeout := cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout)
+		if _, err := jobs.DeriveTimeouts(upTimeout, c.Sender.Timeout, jobs.DefaultJobTimeout, c.RescueAfter); err != nil {
+			r.fail("POLLHOOK_RESCUE_AFTER", err)
+		}
+	}
 	if len(r.errs) == 0 {
 		if err := j.Validate(); err != nil {
 			r.errs = append(r.errs, err.Error())
