@@ -215,14 +215,14 @@ func subscribersAdd(ctx context.Context, e *env, args []string, f *subscriberFla
 	if opts.Scheme == webhook.SchemeV1a {
 		const note = "The app verifies webhooks with this public key (it is not secret; pollhook keeps the private key sealed)."
 		if e.json {
-			return writeJSON(e.stdout, map[string]any{"name": name, "url": RedactURL(rawURL), "scheme": "v1a", "public_key": key, "note": note})
+			return writeJSON(e.stdout, map[string]any{"name": name, "url": RedactURL(rawURL), "scheme": "v1a", "public_key": key})
 		}
 		_, err = fmt.Fprintf(e.stdout, "Created subscriber %s (%s), scheme v1a.\nPublic key: %s\n%s\n", name, RedactURL(rawURL), key, note)
 		return err
 	}
 	const note = "This secret will not be shown again: hand it to the app now (it verifies webhooks with it)."
 	if e.json {
-		return writeJSON(e.stdout, map[string]any{"name": name, "url": RedactURL(rawURL), "scheme": "v1", "secret": key, "note": note})
+		return writeJSON(e.stdout, map[string]any{"name": name, "url": RedactURL(rawURL), "scheme": "v1", "secret": key})
 	}
 	_, err = fmt.Fprintf(e.stdout, "Created subscriber %s (%s).\nSigning secret: %s\n%s\n", name, RedactURL(rawURL), key, note)
 	return err
@@ -400,7 +400,7 @@ func subscribersRotate(ctx context.Context, e *env, name string, overlap time.Du
 	}
 	const note = "This secret will not be shown again: hand it to the app now."
 	if e.json {
-		return writeJSON(e.stdout, map[string]any{"name": name, "secret": key, "overlap": overlap.String(), "note": note})
+		return writeJSON(e.stdout, map[string]any{"name": name, "secret": key, "overlap": overlap.String()})
 	}
 	_, err = fmt.Fprintf(e.stdout, "New signing secret of %s: %s\n%s\nThe previous secrets keep signing for %s, so the app can switch without losing a webhook.\n",
 		name, key, note, overlap)
