@@ -26,6 +26,7 @@ import (
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/version"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -67,7 +68,7 @@ func ownVars() []Var {
 		{"DATABASE_URL", db.DefaultURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
 		{"POLLHOOK_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns), "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
-		{"POLLHOOK_HTTP_ADDR", DefaultHTTPAddr, "listen address of /healthz, /readyz and /metrics"},
+		{"POLLHOOK_HTTP_ADDR", DefaultHTTPAddr, "listen address of /healthz, /readyz, /metrics, and of River UI and pprof when they are enabled: keep it on loopback or a private network, never public"},
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", strings.ToLower(DefaultLogLevel.String()), "debug, info, warn or error"},
 		{"POLLHOOK_LOG_FORMAT", string(DefaultLogFormat), "auto (text on a terminal, JSON otherwise), text or json"},
@@ -81,7 +82,7 @@ func ownVars() []Var {
 		{"POLLHOOK_FORTID_SESSION_TIMEOUT", formatDuration(jobs.DefaultFortIDTimeout), "the Verifier Service's session_timeout_secs"},
 		{"POLLHOOK_FORTID_GRACE_PERIOD", formatDuration(jobs.DefaultFortIDGrace), "the Verifier Service's session_timeout_grace_period_secs"},
 		{"POLLHOOK_MARKSIGN_DEADLINE", formatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
-		{"POLLHOOK_BACKOFF_<FLOW>", "see README", "a flow's schedule as initial,multiplier,max,randomization, e.g. 1s,1.5,5s,0.1"},
+		{"POLLHOOK_BACKOFF_<FLOW>", backoffDefaults(), backoffDoc()},
 		{"POLLHOOK_CREDENTIALS_BACKOFF", formatDuration(jobs.DefaultCredentialsBackoff), "wait between polls while a provider refuses an account's credentials"},
 		{"POLLHOOK_PROVIDER_RETRY_AFTER_MAX", formatDuration(jobs.DefaultProviderRetryAfterMax), "longest wait a provider's Retry-After can impose; it never delays a session's final poll"},
 		{"POLLHOOK_WEBHOOK_TIMEOUT", formatDuration(webhook.DefaultTimeout), "webhook request timeout"},
@@ -207,7 +208,7 @@ func Load(env Env) (Config, error) {
 		if flow != upstream.FlowFortIDVerification {
 			fc.Deadline = msDeadline
 		}
-		name := "POLLHOOK_BACKOFF_" + strings.ToUpper(string(flow))
+		name := backoffVarName(flow)
 		if v, ok := lookup(name); ok && v != "" {
 			b, err := ParseBackoff(v)
 			if err != nil {
@@ -233,7 +234,7 @@ func Load(env Env) (Config, error) {
 
 	c.Sender = webhook.SenderConfig{
 		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", webhook.DefaultTimeout),
-		UserAgent: "pollhook/" + upstream.Version,
+		UserAgent: version.UserAgent(),
 		Guard: webhook.Guard{
 			AllowHTTP:  r.boolean("POLLHOOK_WEBHOOK_ALLOW_HTTP", false),
 			AllowCIDRs: r.cidrs("POLLHOOK_WEBHOOK_ALLOW_CIDRS"),
