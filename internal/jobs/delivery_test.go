@@ -155,7 +155,7 @@ func TestDeliveryGoneDisablesAndEnableResumes(t *testing.T) {
 	}
 	// A second session for the disabled subscriber waits too.
 	id2 := h.insert(t, "marksign", "mobileid_identification", simulator.MarksignToken(simulator.OutcomeSucceeded, 0))
-	waitUntil(t, 20*time.Second, func() bool { _, state, _ := h.attempts(t, id2); return state == "paused" })
+	h.waitDelivery(t, id2, "paused", 20*time.Second)
 	if n := h.receiver.calls.Load(); n != 1 {
 		t.Fatalf("the disabled subscriber got %d requests, want only the one answered 410", n)
 	}
@@ -182,13 +182,8 @@ func TestDeliveryExhaustedThenReplayedKeepsWebhookID(t *testing.T) {
 	}
 	h.start(t, nil)
 	id := h.insert(t, "marksign", "smartid_signing", simulator.MarksignToken(simulator.OutcomeSucceeded, 0))
-	var webhookID string
-	waitUntil(t, 20*time.Second, func() bool {
-		var state string
-		webhookID, state, _ = h.attempts(t, id)
-		return state == "failed"
-	})
-	_, _, rows := h.attempts(t, id)
+	h.waitDelivery(t, id, "failed", 20*time.Second)
+	webhookID, _, rows := h.attempts(t, id)
 	if len(rows) != 3 {
 		t.Fatalf("%d attempts before failing, want 3 (1 + 2 retries)", len(rows))
 	}
@@ -221,7 +216,7 @@ func TestDeliveryToAPrivateAddressIsRefusedAndLogged(t *testing.T) {
 	}
 	h.start(t, nil)
 	id := h.insert(t, "fortid", "verification", simulator.FortIDSessionID(simulator.OutcomeSucceeded, 0))
-	waitUntil(t, 20*time.Second, func() bool { _, state, _ := h.attempts(t, id); return state == "failed" })
+	h.waitDelivery(t, id, "failed", 20*time.Second)
 	_, _, rows := h.attempts(t, id)
 	if len(rows) == 0 || rows[0].Error == nil || !strings.Contains(*rows[0].Error, "refused") {
 		t.Fatalf("attempts %+v, want a refusal on record", rows)
@@ -254,7 +249,7 @@ func TestDeliveryTimeoutAndRedirectAreFailures(t *testing.T) {
 	h.start(t, nil)
 	id := h.insert(t, "fortid", "verification", simulator.FortIDSessionID(simulator.OutcomeFailed, 0))
 	h.eventFor(t, id, 20*time.Second)
-	waitUntil(t, 5*time.Second, func() bool { _, state, _ := h.attempts(t, id); return state == "succeeded" })
+	h.waitDelivery(t, id, "succeeded", 5*time.Second)
 	_, _, rows := h.attempts(t, id)
 	if len(rows) != 3 || rows[0].Error == nil || rows[1].Status == nil || *rows[1].Status != 302 {
 		t.Fatalf("attempts %+v, want a timeout, a 302 and a success", rows)

@@ -74,6 +74,12 @@ func (h *harness) deliveryOf(t *testing.T, sessionID string) (int64, string, int
 	return id, state, n
 }
 
+// waitDelivery waits until session id's delivery is in state.
+func (h *harness) waitDelivery(t *testing.T, sessionID, state string, within time.Duration) {
+	t.Helper()
+	waitUntil(t, within, func() bool { _, s, _ := h.deliveryOf(t, sessionID); return s == state })
+}
+
 // TestReplayUsesConfiguredSchedule: the retry budget is the delivery
 // worker's, so a replay (inserted by an operator's command, which knows no
 // schedule) gets the configured schedule's attempts, not the default's.
@@ -84,13 +90,9 @@ func TestReplayUsesConfiguredSchedule(t *testing.T) {
 	h.receiver.script = func(int) (int, http.Header, time.Duration) { return http.StatusInternalServerError, nil, 0 }
 	h.start(t, nil)
 	id := h.insert(t, "marksign", "smartid_identification", simulator.MarksignToken(simulator.OutcomeSucceeded, 0))
-	var deliveryID int64
-	waitUntil(t, 20*time.Second, func() bool {
-		var state string
-		deliveryID, state, _ = h.deliveryOf(t, id)
-		return state == "failed"
-	})
-	if _, _, n := h.deliveryOf(t, id); n != 3 {
+	h.waitDelivery(t, id, "failed", 20*time.Second)
+	deliveryID, _, n := h.deliveryOf(t, id)
+	if n != 3 {
 		t.Fatalf("first run: %d attempts, want 3", n)
 	}
 	ctx := context.Background()
@@ -165,7 +167,7 @@ func TestSealedAtRestAfterFullRun(t *testing.T) {
 		}
 		cert = out.Certificate.Value
 	}
-	waitUntil(t, 20*time.Second, func() bool { _, state, _ := h.deliveryOf(t, ids[2]); return state == "succeeded" })
+	h.waitDelivery(t, ids[2], "succeeded", 20*time.Second)
 	var echoed string
 	if err := h.tdb.Pool.QueryRow(ctx, `SELECT a.response_body FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
 		WHERE d.session_id = $1`, ids[2]).Scan(&echoed); err != nil || !seal.IsSealed(echoed) {
@@ -263,7 +265,7 @@ func TestEventFilter(t *testing.T) {
 		t.Errorf("session.succeeded got delivery %d though the subscriber does not want it", id)
 	}
 	// The receiver answered before the worker recorded the attempt.
-	waitUntil(t, 10*time.Second, func() bool { _, state, _ := h.deliveryOf(t, refused); return state == "succeeded" })
+	h.waitDelivery(t, refused, "succeeded", 10*time.Second)
 	// The SQL filter and MatchEvent agree (the CLI explains with the latter).
 	if wants, err := webhook.Wants(context.Background(), h.tdb.Pool, "app", string(event.TypeSucceeded)); err != nil || wants {
 		t.Errorf("Wants(session.succeeded) = %t, %v", wants, err)
@@ -327,7 +329,7 @@ func TestV1aCustomHeadersEndToEnd(t *testing.T) {
 	var logs logBuffer
 	h.start(t, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	id := h.insertFor(t, "edge", simulator.MarksignToken(simulator.OutcomeSucceeded, 0))
-	waitUntil(t, 20*time.Second, func() bool { _, state, _ := h.deliveryOf(t, id); return state == "succeeded" })
+	h.waitDelivery(t, id, "succeeded", 20*time.Second)
 	if b := bad.Load(); b != nil || got.Load() != 1 {
 		t.Fatalf("receiver: %v, %d verified", b, got.Load())
 	}
