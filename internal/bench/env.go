@@ -16,6 +16,7 @@ import (
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/db"
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/migrate"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/webhook"
@@ -108,17 +109,6 @@ func serve(h http.Handler) (*server, error) {
 
 func (s *server) close() { _ = s.srv.Close() }
 
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr, nil
-}
-
 // providers is the simulator on a loopback port, counting every status
 // poll it answers.
 type providers struct {
@@ -201,13 +191,7 @@ func startSubscriber(onWebhook func(arrival)) (*subscriber, error) {
 
 // register inserts subscriber "bench" into the schema.
 func (s *subscriber) register(ctx context.Context, pool *pgxpool.Pool) error {
-	if _, err := pool.Exec(ctx, `INSERT INTO subscribers (name, url) VALUES ($1, $2)`, subscriberName, s.srv.url+"/hooks"); err != nil {
-		return fmt.Errorf("insert subscriber: %w", err)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO subscriber_secrets (subscriber, secret) VALUES ($1, $2)`, subscriberName, s.secret); err != nil {
-		return fmt.Errorf("insert subscriber secret: %w", err)
-	}
-	return nil
+	return harness.AddSubscriber(ctx, pool, subscriberName, s.srv.url+"/hooks", s.secret)
 }
 
 // sessionRows are sessions to register, column by column.
