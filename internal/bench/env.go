@@ -152,23 +152,14 @@ type subscriber struct {
 	secret string
 }
 
-// newVerifier makes a signing secret and a receiver that verifies it.
-func newVerifier() (string, *receiver.Verifier, error) {
+func startSubscriber(onWebhook func(arrival)) (*subscriber, error) {
 	secret, err := webhook.NewSecret()
 	if err != nil {
-		return "", nil, fmt.Errorf("subscriber secret: %w", err)
+		return nil, fmt.Errorf("subscriber secret: %w", err)
 	}
 	v, err := receiver.New(receiver.Options{Secrets: []string{secret}})
 	if err != nil {
-		return "", nil, fmt.Errorf("receiver: %w", err)
-	}
-	return secret, v, nil
-}
-
-func startSubscriber(onWebhook func(arrival)) (*subscriber, error) {
-	secret, v, err := newVerifier()
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("receiver: %w", err)
 	}
 	srv, err := serve(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		at := time.Now()

@@ -4,18 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/webhook"
 )
 
 // TwoWorkersResult is what two worker processes on one database and schema
@@ -127,59 +124,39 @@ func MeasureTwoWorkers(ctx context.Context, cfg Config, p *progress) (_ *TwoWork
 }
 
 // recorder is a receiver that verifies every webhook and keeps every copy,
-// duplicates included, by session.
+// duplicates included, by session: the harness's recording receiver on a
+// loopback port, registered as subscriber "bench".
 type recorder struct {
 	sub *subscriber
-	mu  sync.Mutex
-	ids map[string][]string // session id -> webhook-id of each copy
+	rc  *harness.Receiver
 }
 
 func startRecorder() (*recorder, error) {
-	secret, v, err := newVerifier()
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return nil, fmt.Errorf("subscriber secret: %w", err)
+	}
+	rc, err := harness.NewReceiver(secret)
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{ids: map[string][]string{}}
-	srv, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, "read", http.StatusBadRequest)
-			return
-		}
-		msg, err := v.Verify(r.Header, body)
-		if err != nil {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		var ev event.Event
-		if err := json.Unmarshal(msg.Body, &ev); err != nil {
-			http.Error(w, "bad body", http.StatusBadRequest)
-			return
-		}
-		rec.mu.Lock()
-		rec.ids[ev.Data.SessionID] = append(rec.ids[ev.Data.SessionID], msg.ID)
-		rec.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
+	srv, err := serve(rc)
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
-	rec.sub = &subscriber{srv: srv, secret: secret}
-	return rec, nil
+	return &recorder{sub: &subscriber{srv: srv, secret: secret}, rc: rc}, nil
 }
 
-func (r *recorder) sessions() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.ids)
-}
+func (r *recorder) sessions() int { return r.rc.Sessions() }
 
 // counts returns every copy received, the copies beyond the first that
 // carried the first's webhook-id, and the sessions that got two ids.
 func (r *recorder) counts() (copies, sameID, newID int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, ids := range r.ids {
+	ids := map[string][]string{} // session id -> webhook-id of each copy
+	for _, d := range r.rc.Deliveries() {
+		ids[d.Event.Data.SessionID] = append(ids[d.Event.Data.SessionID], d.WebhookID)
+	}
+	for _, ids := range ids {
 		copies += len(ids)
 		distinct := map[string]bool{}
 		for _, id := range ids {
