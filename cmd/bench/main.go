@@ -12,8 +12,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/bench"
+	"github.com/pollhook/pollhook/internal/version"
 )
 
 func main() {
@@ -72,8 +75,23 @@ func run(ctx context.Context) int {
 	fs.IntVar(&cfg.Scheduler.Due, "scheduler-due", cfg.Scheduler.Due, "due scheduled jobs in the River scheduler measurement")
 	workers := fs.Int("scale-poll-workers", 0, "POLLHOOK_POLL_WORKERS of the ladder's worker (0: default)")
 	fetch := fs.Duration("scale-fetch-poll-interval", 0, "POLLHOOK_FETCH_POLL_INTERVAL of the ladder's worker (0: default)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.SetOutput(io.Discard)
+	switch err := fs.Parse(os.Args[1:]); {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stdout)
+		fmt.Println("usage: bench [flags]")
+		fs.PrintDefaults()
+		return 0
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "bench: %v (-h lists the flags)\n", err)
 		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q (flags only; -h lists them)\n", fs.Arg(0))
+		return 2
+	case *showVersion:
+		fmt.Println(version.Line("bench"))
+		return 0
 	}
 	var err error
 	if cfg.Scale.Steps, err = parseInts(*steps); err != nil {

@@ -1,76 +1,104 @@
 // Command migrate applies pollhook's schema: `migrate up` creates the schema
 // (POLLHOOK_SCHEMA), applies River's migrations and pollhook's own; `migrate
-// status` lists every migration and whether it is applied. It is safe to run
-// twice or from two processes at once.
+// status` lists every migration and whether it is applied; `migrate
+// validate` checks that the applied migrations are exactly the ones this
+// binary carries. It is safe to run twice or from two processes at once.
+//
+// Exit status: 0 done (or up to date), 1 failed, 2 wrong arguments,
+// 3 migrations pending (status, validate) or unknown to this binary
+// (validate).
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"os"
-	"text/tabwriter"
 
 	"github.com/pollhook/pollhook/internal/db"
-	"github.com/pollhook/pollhook/internal/migrate"
+	"github.com/pollhook/pollhook/internal/version"
 )
 
-const usage = `usage: migrate up|status
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	// exitNotInStep: migrations are pending, or applied but unknown.
+	exitNotInStep = 3
+)
 
-  up      create the schema and apply every pending migration
-  status  list River's and pollhook's migrations and whether each is applied
+const usage = `usage: migrate up|status|validate
+       migrate --version | --help
 
-DATABASE_URL and POLLHOOK_SCHEMA select the database and schema.
+Commands:
+  up        create the schema and apply every pending migration
+  status    list River's and pollhook's migrations and whether each is applied;
+            exit 3 if any is pending
+  validate  check that the applied migrations are exactly the ones this binary
+            carries (none pending, none unknown); exit 3 if not
+
+DATABASE_URL (default ` + db.DefaultURL + `) and
+POLLHOOK_SCHEMA (default ` + db.DefaultSchema + `) select the database and schema.
+
+Exit status: 0 done or up to date, 1 failed, 2 wrong arguments,
+3 migrations pending (status, validate) or unknown to this binary (validate).
 `
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-func run(args []string) int {
-	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
-		fmt.Fprint(os.Stderr, usage)
-		return 2
+// run runs the command with args (without the program name) and returns its
+// exit code.
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "migrate: %v\n\n%s", err, usage)
+		return exitUsage
+	case *showVersion:
+		fmt.Fprintln(stdout, version.Line("migrate"))
+		return exitOK
 	}
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		url = db.DefaultURL
+	rest := fs.Args()
+	if len(rest) == 1 && rest[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return exitOK
 	}
-	schema := os.Getenv("POLLHOOK_SCHEMA")
-	if schema == "" {
-		schema = db.DefaultSchema
+	if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status" && rest[0] != "validate") {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cfg := db.Config{URL: getenv("DATABASE_URL"), Schema: getenv("POLLHOOK_SCHEMA")}
+	if cfg.URL == "" {
+		cfg.URL = db.DefaultURL
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = db.DefaultSchema
 	}
 	ctx := context.Background()
-	pool, err := db.Open(ctx, db.Config{URL: url, Schema: schema})
+	pool, err := db.Open(ctx, cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "migrate:", err)
-		return 1
+		fmt.Fprintln(stderr, "migrate:", err)
+		return exitFailed
 	}
 	defer pool.Close()
 
-	switch args[0] {
+	switch rest[0] {
 	case "up":
-		applied, err := migrate.Up(ctx, pool, schema, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "migrate:", err)
-			return 1
-		}
-		for _, a := range applied {
-			fmt.Printf("applied %s %d %s\n", a.Line, a.Version, a.Name)
-		}
-		fmt.Printf("schema %s is up to date (%d applied now)\n", schema, len(applied))
+		return up(ctx, stdout, stderr, pool, cfg.Schema)
 	case "status":
-		sts, err := migrate.List(ctx, pool, schema)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "migrate:", err)
-			return 1
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "LINE\tVERSION\tNAME\tAPPLIED")
-		for _, s := range sts {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%v\n", s.Line, s.Version, s.Name, s.Applied)
-		}
-		_ = tw.Flush()
+		return status(ctx, stdout, stderr, pool, cfg.Schema)
+	default:
+		return validate(ctx, stdout, stderr, pool, cfg.Schema)
 	}
-	return 0
 }

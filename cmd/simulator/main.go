@@ -12,6 +12,13 @@
 //	-fortid-api-key         SIMULATOR_FORTID_API_KEY         the only FortID API key accepted (any if empty)
 //	-marksign-access-token  SIMULATOR_MARKSIGN_ACCESS_TOKEN  the only Marksign access token accepted (any if empty)
 //	-log-level              SIMULATOR_LOG_LEVEL              debug, info, warn or error (info)
+//	-version                                                 print the version and exit
+//
+// "simulator healthcheck" (with the same -addr or SIMULATOR_ADDR) exits 0 if
+// a simulator answers GET /_sim/healthz on that address, 1 if not: a
+// container healthcheck that needs no shell or curl. -h prints the usage.
+// Exit status: 0 stopped cleanly (or healthy), 1 failed (or not healthy),
+// 2 wrong arguments.
 package main
 
 import (
@@ -19,21 +26,36 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/healthcheck"
 	"github.com/pollhook/pollhook/internal/simulator"
+	"github.com/pollhook/pollhook/internal/version"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.LookupEnv))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
 }
+
+// usageHead opens the usage; the flags follow.
+const usageHead = `usage: simulator [flags]
+       simulator [-addr ADDR] healthcheck
+
+simulator serves a stand-in for the FortID Verifier Service and the Marksign
+gateway, with scripted outcomes and optional chaos (package internal/simulator).
+"healthcheck" exits 0 if a simulator answers GET /_sim/healthz on ADDR, 1 if not.
+
+Flags (each defaults to its environment variable):
+`
 
 // options are the command's settings.
 type options struct {
@@ -44,6 +66,10 @@ type options struct {
 	fortIDAPIKey        string
 	marksignAccessToken string
 	logLevel            slog.Level
+	// version is -version.
+	version bool
+	// command is "" (serve) or "healthcheck".
+	command string
 }
 
 // parse reads the flags, whose defaults come from the environment.
@@ -63,8 +89,20 @@ func parse(args []string, lookup func(string) (string, bool)) (options, error) {
 	fs.StringVar(&o.fortIDAPIKey, "fortid-api-key", env("SIMULATOR_FORTID_API_KEY", ""), "the only FortID API key accepted; any if empty (env SIMULATOR_FORTID_API_KEY)")
 	fs.StringVar(&o.marksignAccessToken, "marksign-access-token", env("SIMULATOR_MARKSIGN_ACCESS_TOKEN", ""), "the only Marksign access token accepted; any if empty (env SIMULATOR_MARKSIGN_ACCESS_TOKEN)")
 	level := fs.String("log-level", env("SIMULATOR_LOG_LEVEL", "info"), "debug, info, warn or error (env SIMULATOR_LOG_LEVEL)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, &helpRequest{usage: usageOf(fs)}
+		}
+		return o, fmt.Errorf("%w\n\n%s", err, usageOf(fs))
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 0:
+	case len(rest) == 1 && rest[0] == "healthcheck":
+		o.command = rest[0]
+	default:
+		return o, fmt.Errorf("unexpected argument %q\n\n%s", rest[0], usageOf(fs))
 	}
 	var err error
 	if o.chaos, err = strconv.ParseFloat(*chaos, 64); err != nil || o.chaos < 0 || o.chaos > 1 {
@@ -82,16 +120,69 @@ func parse(args []string, lookup func(string) (string, bool)) (options, error) {
 	return o, nil
 }
 
-func run(args []string, lookup func(string) (string, bool)) int {
+// helpRequest is parse's answer to -h: the usage to print.
+type helpRequest struct {
+	usage string
+}
+
+// Error implements error.
+func (h *helpRequest) Error() string { return flag.ErrHelp.Error() }
+
+// Unwrap makes errors.Is(err, flag.ErrHelp) hold.
+func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
+
+// usageOf is the usage with fs's flags.
+func usageOf(fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString(usageHead)
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
+}
+
+// run runs the command with args (without the program name) and returns its
+// exit code.
+func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	o, err := parse(args, lookup)
-	if errors.Is(err, flag.ErrHelp) {
+	var help *helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.usage)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "simulator:", err)
+		fmt.Fprintln(stderr, "simulator:", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	switch {
+	case o.version:
+		fmt.Fprintln(stdout, version.Line("simulator"))
+		return 0
+	case o.command == "healthcheck":
+		return runHealthcheck(stdout, stderr, o.addr)
+	}
+	return serve(o, stderr)
+}
+
+// runHealthcheck asks the simulator on addr whether it answers.
+func runHealthcheck(stdout, stderr io.Writer, addr string) int {
+	url, err := healthcheck.URL(addr, "/_sim/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "simulator healthcheck:", err)
+		return 2
+	}
+	msg, err := healthcheck.Check(context.Background(), url)
+	if err != nil {
+		fmt.Fprintln(stderr, "simulator healthcheck:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", url, msg)
+	return 0
+}
+
+// serve runs the simulator until SIGINT or SIGTERM.
+func serve(o options, stderr io.Writer) int {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	sim := simulator.New(simulator.Options{
 		Chaos:               o.chaos,
 		Seed:                o.seed,

@@ -7,18 +7,26 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv("POLLHOOK_WORKER_AS_COMMAND") == "1" {
-		os.Exit(run())
+		var args []string
+		for _, a := range os.Args[1:] {
+			if !strings.HasPrefix(a, "-test.") {
+				args = append(args, a)
+			}
+		}
+		os.Exit(run(args, os.Stdout, os.Stderr, config.Environ(os.Environ())))
 	}
 	os.Exit(m.Run())
 }

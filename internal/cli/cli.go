@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/internal/db"
+	"github.com/pollhook/pollhook/internal/version"
 )
 
 // Exit codes returned by Run.
@@ -54,6 +55,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return ExitUsage
 	}
 	switch {
+	case len(args) == 1 && (args[0] == "version" || args[0] == "--version" || args[0] == "-version"):
+		fmt.Fprintln(stdout, version.Line(programName))
+		return ExitOK
 	case args[0] == "help" || isHelpFlag(args[0]):
 		return runHelp(stdout, stderr, cmds, args[1:])
 	case len(args) == 2 && isHelpFlag(args[1]):
@@ -93,7 +97,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return usageFailure(stderr, cmds, ue)
 	default:
-		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		fmt.Fprintf(stderr, "%s: %v\n", programName, explainDBError(err))
 		return ExitError
 	}
 }
@@ -272,6 +276,10 @@ func (e *env) db(ctx context.Context) (*pgxpool.Pool, error) {
 	cfg := e.config()
 	pool, err := db.Open(ctx, cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, pool, cfg.Schema); err != nil {
+		pool.Close()
 		return nil, err
 	}
 	e.pool, e.schema = pool, cfg.Schema

@@ -181,10 +181,11 @@ func deliveriesList(ctx context.Context, e *env, f deliveryFilter) error {
 // deliveryDetail is a delivery as deliveries show prints it.
 type deliveryDetail struct {
 	deliveryRow
-	URL               string          `json:"url"`
-	SubscriberEnabled bool            `json:"subscriber_enabled"`
-	Payload           json.RawMessage `json:"payload,omitempty"`
-	AttemptLog        []attemptJSON   `json:"attempt_log"`
+	URL               string `json:"url"`
+	SubscriberEnabled bool   `json:"subscriber_enabled"`
+	// Payload is null unless --payload asked for it.
+	Payload    json.RawMessage `json:"payload"`
+	AttemptLog []attemptJSON   `json:"attempt_log"`
 }
 
 // attemptJSON is one logged attempt.
@@ -193,9 +194,9 @@ type attemptJSON struct {
 	AttemptedAt  time.Time `json:"attempted_at"`
 	DurationMS   float64   `json:"duration_ms"`
 	URL          string    `json:"url"`
-	StatusCode   int       `json:"status_code,omitempty"`
-	Error        string    `json:"error,omitempty"`
-	ResponseBody string    `json:"response_body,omitempty"`
+	StatusCode   *int      `json:"status_code"`
+	Error        *string   `json:"error"`
+	ResponseBody *string   `json:"response_body"`
 }
 
 func deliveriesShow(ctx context.Context, e *env, arg string, withPayload bool) error {
@@ -222,14 +223,14 @@ func deliveriesShow(ctx context.Context, e *env, arg string, withPayload bool) e
 	slices.Reverse(attempts) // oldest first, as they happened
 	e.openDelivery(d, attempts)
 
-	out := deliveryDetail{deliveryRow: newDeliveryRow(d), URL: d.URL, SubscriberEnabled: d.Enabled, AttemptLog: []attemptJSON{}}
+	out := deliveryDetail{deliveryRow: newDeliveryRow(d), URL: RedactURL(d.URL), SubscriberEnabled: d.Enabled, AttemptLog: []attemptJSON{}}
 	if withPayload {
 		out.Payload = d.Payload
 	}
 	for _, a := range attempts {
 		out.AttemptLog = append(out.AttemptLog, attemptJSON{
 			Attempt: a.Attempt, AttemptedAt: a.AttemptedAt, DurationMS: float64(a.Duration) / float64(time.Millisecond),
-			URL: a.URL, StatusCode: a.StatusCode, Error: a.Error, ResponseBody: a.ResponseBody,
+			URL: RedactURL(a.URL), StatusCode: nonZero(a.StatusCode), Error: nonZero(a.Error), ResponseBody: nonZero(a.ResponseBody),
 		})
 	}
 	if e.json {
@@ -247,7 +248,7 @@ func deliveriesShow(ctx context.Context, e *env, arg string, withPayload bool) e
 		enabled = "disabled"
 	}
 	field("subscriber", fmt.Sprintf("%s (%s)", d.Subscriber, enabled))
-	field("url", d.URL)
+	field("url", out.URL)
 	field("event", d.EventType)
 	field("state", string(d.State))
 	field("attempts", strconv.Itoa(d.Attempts))

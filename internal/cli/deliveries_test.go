@@ -67,9 +67,12 @@ func TestDeliveries(t *testing.T) {
 		{
 			name:    "show --json",
 			args:    []string{"deliveries", "show", "--json", "7"},
-			notWant: []string{personalCode, "whsec_", "payload"},
+			notWant: []string{personalCode, "whsec_"},
 			check: func(t *testing.T, _ *harness, r result) {
 				got := decode[deliveryDetail](t, r)
+				if string(got.Payload) != "null" {
+					t.Errorf("payload = %s, want null without --payload", got.Payload)
+				}
 				if got.ID != deliveryFailed || got.URL != "https://shop.example/hooks" || !got.SubscriberEnabled || got.Attempts != 2 {
 					t.Errorf("delivery = %+v", got)
 				}
@@ -77,10 +80,10 @@ func TestDeliveries(t *testing.T) {
 					t.Fatalf("%d attempts, want 2", len(got.AttemptLog))
 				}
 				a1, a2 := got.AttemptLog[0], got.AttemptLog[1]
-				if a1.Attempt != 1 || a1.Error != "connection refused" || a1.StatusCode != 0 || a1.DurationMS < 1523 || a1.DurationMS > 1524 {
+				if a1.Attempt != 1 || deref(a1.Error) != "connection refused" || a1.StatusCode != nil || a1.ResponseBody != nil || a1.DurationMS < 1523 || a1.DurationMS > 1524 {
 					t.Errorf("attempt 1 = %+v", a1)
 				}
-				if a2.Attempt != 2 || a2.StatusCode != 500 || a2.ResponseBody != `{"error":"database is down"}` {
+				if a2.Attempt != 2 || deref(a2.StatusCode) != 500 || deref(a2.ResponseBody) != `{"error":"database is down"}` {
 					t.Errorf("attempt 2 = %+v", a2)
 				}
 			},
@@ -94,6 +97,26 @@ func TestDeliveries(t *testing.T) {
 					t.Errorf("payload = %s", got.Payload)
 				}
 			},
+		},
+		{
+			name: "show hides credentials in the subscriber's and the attempts' URLs",
+			setup: func(t *testing.T, h *harness) {
+				h.exec(t, `UPDATE subscribers SET url = 'https://hookuser:hookpass@shop.example/hooks?token=tok123' WHERE name = 'shop'`)
+				h.exec(t, `UPDATE delivery_attempts SET url = 'https://shop.example/hooks?token=tok123'`)
+			},
+			args:    []string{"deliveries", "show", "7"},
+			want:    []string{"https://redacted@shop.example/hooks?token=redacted"},
+			notWant: []string{"hookuser", "hookpass", "tok123"},
+		},
+		{
+			name: "show --json hides credentials in URLs",
+			setup: func(t *testing.T, h *harness) {
+				h.exec(t, `UPDATE subscribers SET url = 'https://hookuser:hookpass@shop.example/hooks?token=tok123' WHERE name = 'shop'`)
+				h.exec(t, `UPDATE delivery_attempts SET url = 'https://shop.example/hooks?token=tok123'`)
+			},
+			args:    []string{"deliveries", "show", "7", "--json"},
+			want:    []string{`"url": "https://shop.example/hooks?token=redacted"`},
+			notWant: []string{"hookuser", "hookpass", "tok123"},
 		},
 		{
 			name: "show without attempts",

@@ -33,6 +33,19 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
+			// A negative number ("-1") where a flag could start is an
+			// argument (a bad id), not an unknown flag: the flag package
+			// has consumed it, so parse what came before it again and
+			// take it as positional.
+			if i := len(args) - len(fs.Args()) - 1; i >= 0 && i < len(args) && isNegativeNumber(args[i]) {
+				before, err := parseArgs(fs, args[:i])
+				if err != nil {
+					return nil, err
+				}
+				pos = append(append(pos, before...), args[i])
+				args = args[i+1:]
+				continue
+			}
 			// The flag package names flags with one dash; usage shows two.
 			msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --", "argument: -", "argument: --").Replace(err.Error())
 			return nil, &usageError{msg: msg}
@@ -48,6 +61,15 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// isNegativeNumber reports whether s reads as a negative number, e.g. -1.
+func isNegativeNumber(s string) bool {
+	if !strings.HasPrefix(s, "-") {
+		return false
+	}
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 // requireFlags refuses a run where one of names was not given.
@@ -86,10 +108,35 @@ func (f *sinceFlag) Set(s string) error {
 	return nil
 }
 
+// sinceEarliest is the earliest --since accepted: pollhook keeps nothing
+// older, and Postgres refuses times far enough back.
+var sinceEarliest = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// errSinceRange is a --since before sinceEarliest or after now.
+var errSinceRange = errors.New("out of range: want a time between 1970-01-01 and now")
+
 // parseSince reads a --since value relative to now.
 func parseSince(s string, now time.Time) (time.Time, error) {
+	t, err := parseSinceTime(s, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t.Before(sinceEarliest) || t.After(now) {
+		return time.Time{}, errSinceRange
+	}
+	return t, nil
+}
+
+// parseSinceTime reads a --since value without checking its range.
+func parseSinceTime(s string, now time.Time) (time.Time, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+		if n, err := strconv.Atoi(days); err == nil {
+			switch {
+			case n < 0:
+				return time.Time{}, errors.New("a duration back from now must not be negative")
+			case n > 100*366:
+				return time.Time{}, errSinceRange
+			}
 			return now.AddDate(0, 0, -n), nil
 		}
 	}
@@ -98,6 +145,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return time.Time{}, errors.New("a duration back from now must not be negative")
 		}
 		return now.Add(-d), nil
+	} else if strings.Contains(err.Error(), "invalid duration") && strings.ContainsAny(s, "hms") && !strings.Contains(s, "T") {
+		// Durations past about 292 years overflow time.Duration.
+		if _, perr := strconv.ParseFloat(strings.TrimRight(s, "hmsuµn"), 64); perr == nil {
+			return time.Time{}, errSinceRange
+		}
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil

@@ -124,3 +124,14 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// nonZero returns a pointer to v, or nil for the zero value (or a time for
+// which IsZero holds): JSON null where there is nothing to say, so every
+// object keeps the same fields.
+func nonZero[T comparable](v T) *T {
+	var zero T
+	if z, ok := any(v).(interface{ IsZero() bool }); (ok && z.IsZero()) || v == zero {
+		return nil
+	}
+	return &v
+}

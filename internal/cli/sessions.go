@@ -163,14 +163,44 @@ type sessionDetail struct {
 
 // pollJobJSON is a session's River poll job.
 type pollJobJSON struct {
-	ID          int64             `json:"id"`
-	State       string            `json:"state"`
-	Attempt     int               `json:"attempt"`
-	MaxAttempts int               `json:"max_attempts"`
-	ScheduledAt time.Time         `json:"scheduled_at"`
-	FinalizedAt *time.Time        `json:"finalized_at"`
-	LastError   string            `json:"last_job_error,omitempty"`
-	Progress    jobs.PollProgress `json:"progress"`
+	ID          int64        `json:"id"`
+	State       string       `json:"state"`
+	Attempt     int          `json:"attempt"`
+	MaxAttempts int          `json:"max_attempts"`
+	ScheduledAt time.Time    `json:"scheduled_at"`
+	FinalizedAt *time.Time   `json:"finalized_at"`
+	LastError   *string      `json:"last_job_error"`
+	Progress    progressJSON `json:"progress"`
+}
+
+// progressJSON is a poll job's progress with every field present: null
+// where there is nothing to say.
+type progressJSON struct {
+	Polls               int        `json:"polls"`
+	LastPolledAt        *time.Time `json:"last_polled_at"`
+	LastResult          *string    `json:"last_result"`
+	LastHTTPStatus      *int       `json:"last_http_status"`
+	UnknownStatusLen    *int       `json:"unknown_status_len"`
+	LastError           *string    `json:"last_error"`
+	Transient           int        `json:"transient"`
+	CredentialsFailures int        `json:"credentials_failures"`
+	// NextPollAt is null once the session or its job has finished: no poll
+	// is coming.
+	NextPollAt *time.Time `json:"next_poll_at"`
+}
+
+// newProgressJSON converts a poll job's progress; finished drops the next
+// poll time, which a finished job keeps from its last run.
+func newProgressJSON(p jobs.PollProgress, finished bool) progressJSON {
+	out := progressJSON{
+		Polls: p.Polls, LastPolledAt: nonZero(p.LastPolledAt), LastResult: nonZero(p.LastResult),
+		LastHTTPStatus: nonZero(p.LastHTTPStatus), UnknownStatusLen: nonZero(p.UnknownStatusLen),
+		LastError: nonZero(p.LastError), Transient: p.Transient, CredentialsFailures: p.CredentialsFailures,
+	}
+	if !finished {
+		out.NextPollAt = nonZero(p.NextPollAt)
+	}
+	return out
 }
 
 func sessionsShow(ctx context.Context, e *env, args []string) error {
@@ -197,7 +227,7 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("show session %s: %w", id, err)
 	}
 	if s.PollJobID != nil {
-		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID); err != nil {
+		if s.PollJob, err = pollJob(ctx, e, *s.PollJobID, !session.State(s.State).Active()); err != nil {
 			return fmt.Errorf("show session %s: %w", id, err)
 		}
 	}
@@ -217,7 +247,9 @@ func sessionsShow(ctx context.Context, e *env, args []string) error {
 }
 
 // pollJob reads a poll job and its progress; nil if River has deleted it.
-func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
+// sessionFinished says the session has ended, so no poll is coming whatever
+// the job's metadata says.
+func pollJob(ctx context.Context, e *env, id int64, sessionFinished bool) (*pollJobJSON, error) {
 	client, err := e.river(ctx)
 	if err != nil {
 		return nil, err
@@ -234,9 +266,9 @@ func pollJob(ctx context.Context, e *env, id int64) (*pollJobJSON, error) {
 		ScheduledAt: job.ScheduledAt, FinalizedAt: job.FinalizedAt,
 	}
 	if n := len(job.Errors); n > 0 {
-		out.LastError = job.Errors[n-1].Error
+		out.LastError = &job.Errors[n-1].Error
 	}
-	out.Progress = jobs.ProgressFromJob(job)
+	out.Progress = newProgressJSON(jobs.ProgressFromJob(job), sessionFinished || job.FinalizedAt != nil)
 	return out, nil
 }
 
@@ -293,22 +325,26 @@ func writeSessionDetail(e *env, s *sessionDetail) error {
 			field("finalized at", fmtTimePtr(j.FinalizedAt))
 		}
 		field("polls", strconv.Itoa(p.Polls))
-		field("last polled at", fmtTime(p.LastPolledAt))
-		last := p.LastResult
-		if p.LastHTTPStatus != 0 {
-			last += fmt.Sprintf(" (HTTP %d)", p.LastHTTPStatus)
+		field("last polled at", fmtTimePtr(p.LastPolledAt))
+		last := deref(p.LastResult)
+		if p.LastHTTPStatus != nil {
+			last += fmt.Sprintf(" (HTTP %d)", *p.LastHTTPStatus)
 		}
-		if p.UnknownStatusLen != 0 {
-			last += fmt.Sprintf(" (a status of %d characters)", p.UnknownStatusLen)
+		if p.UnknownStatusLen != nil {
+			last += fmt.Sprintf(" (a status of %d characters)", *p.UnknownStatusLen)
 		}
 		field("last result", last)
-		field("last error", p.LastError)
+		field("last error", deref(p.LastError))
 		if p.Transient > 0 || p.CredentialsFailures > 0 {
 			field("failures", fmt.Sprintf("%d transient, %d credentials", p.Transient, p.CredentialsFailures))
 		}
-		field("next poll at", fmtTime(p.NextPollAt))
-		if j.LastError != "" {
-			field("last job error", j.LastError)
+		if p.NextPollAt != nil {
+			field("next poll at", fmtTimePtr(p.NextPollAt))
+		} else {
+			field("next poll at", "none: the session has ended")
+		}
+		if j.LastError != nil {
+			field("last job error", *j.LastError)
 		}
 		if err := t.flush(); err != nil {
 			return err
@@ -328,12 +364,14 @@ func writeSessionDetail(e *env, s *sessionDetail) error {
 	return writeDeliveryTable(w, s.Deliveries)
 }
 
-// cancelJSON is the result of sessions cancel.
+// cancelJSON is the result of sessions cancel. Cancelled is false when
+// the session had already ended (State says how) or its cancellation was
+// already requested (CancelRequestedAt says when).
 type cancelJSON struct {
-	SessionID string `json:"session_id"`
-	Cancelled bool   `json:"cancelled"`
-	State     string `json:"state"`
-	Reason    string `json:"reason,omitempty"`
+	SessionID         string     `json:"session_id"`
+	Cancelled         bool       `json:"cancelled"`
+	State             string     `json:"state"`
+	CancelRequestedAt *time.Time `json:"cancel_requested_at"`
 }
 
 func sessionsCancel(ctx context.Context, e *env, args []string) error {
@@ -346,14 +384,13 @@ func sessionsCancel(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res := cancelJSON{SessionID: id}
-	var requestedAt *time.Time
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		ok, err := tracker.Cancel(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		res.Cancelled = ok
-		return tx.QueryRow(ctx, `SELECT state, cancel_requested_at FROM sessions WHERE id = $1`, id).Scan(&res.State, &requestedAt)
+		return tx.QueryRow(ctx, `SELECT state, cancel_requested_at FROM sessions WHERE id = $1`, id).Scan(&res.State, &res.CancelRequestedAt)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("session %s does not exist", id)
@@ -366,11 +403,9 @@ func sessionsCancel(ctx context.Context, e *env, args []string) error {
 	case res.Cancelled:
 		msg = fmt.Sprintf("Cancelled session %s: its poll job ends it as cancelled at its next run and sends session.cancelled.", id)
 	case !session.State(res.State).Active():
-		res.Reason = "session already ended as " + res.State
 		msg = fmt.Sprintf("Not cancelled: session %s already ended as %s.", id, res.State)
 	default:
-		res.Reason = "cancellation already requested at " + fmtTimePtr(requestedAt)
-		msg = fmt.Sprintf("Not cancelled again: cancellation of session %s was requested at %s; its poll job ends it at its next run.", id, fmtTimePtr(requestedAt))
+		msg = fmt.Sprintf("Not cancelled again: cancellation of session %s was requested at %s; its poll job ends it at its next run.", id, fmtTimePtr(res.CancelRequestedAt))
 	}
 	if e.json {
 		return writeJSON(e.stdout, res)

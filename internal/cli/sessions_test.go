@@ -96,8 +96,8 @@ func TestSessions(t *testing.T) {
 					t.Fatalf("poll job = %+v", j)
 				}
 				p := j.Progress
-				if p.Polls != 3 || p.LastResult != "transient" || p.LastHTTPStatus != 502 || p.LastError != "upstream answered 502" ||
-					!p.NextPollAt.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) {
+				if p.Polls != 3 || deref(p.LastResult) != "transient" || deref(p.LastHTTPStatus) != 502 || deref(p.LastError) != "upstream answered 502" ||
+					p.NextPollAt == nil || !p.NextPollAt.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) {
 					t.Errorf("progress = %+v", p)
 				}
 				if got.Deliveries == nil || len(got.Deliveries) != 0 {
@@ -146,7 +146,7 @@ func TestSessions(t *testing.T) {
 			args: []string{"sessions", "cancel", "--json", sessionPolling},
 			check: func(t *testing.T, _ *harness, r result) {
 				got := decode[cancelJSON](t, r)
-				if got != (cancelJSON{SessionID: sessionPolling, Cancelled: true, State: "polling"}) {
+				if got.SessionID != sessionPolling || !got.Cancelled || got.State != "polling" || got.CancelRequestedAt == nil {
 					t.Errorf("--json = %+v", got)
 				}
 			},
@@ -159,7 +159,7 @@ func TestSessions(t *testing.T) {
 			args: []string{"sessions", "cancel", sessionPolling, "--json"},
 			check: func(t *testing.T, _ *harness, r result) {
 				got := decode[cancelJSON](t, r)
-				if got.Cancelled || !strings.HasPrefix(got.Reason, "cancellation already requested at ") {
+				if got.Cancelled || got.State != "polling" || got.CancelRequestedAt == nil {
 					t.Errorf("--json = %+v", got)
 				}
 			},
@@ -171,6 +171,62 @@ func TestSessions(t *testing.T) {
 			check: func(t *testing.T, h *harness, _ result) {
 				if scalar[bool](t, h, `SELECT cancel_requested_at IS NOT NULL FROM sessions WHERE id = $1`, sessionDone) {
 					t.Error("cancel_requested_at set on an ended session")
+				}
+			},
+		},
+		{
+			name: "cancel an ended session --json",
+			args: []string{"sessions", "cancel", sessionDone, "--json"},
+			check: func(t *testing.T, _ *harness, r result) {
+				var got map[string]any
+				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+					t.Fatal(err)
+				}
+				want := map[string]any{"session_id": sessionDone, "cancelled": false, "state": "succeeded", "cancel_requested_at": nil}
+				if len(got) != len(want) {
+					t.Errorf("--json = %v, want exactly the fields %v", got, want)
+				}
+				for k, v := range want {
+					if g, ok := got[k]; !ok || g != v {
+						t.Errorf("--json %s = %v, want %v", k, g, v)
+					}
+				}
+			},
+		},
+		{
+			name: "show a finished session whose poll job remains: no next poll",
+			setup: func(t *testing.T, h *harness) {
+				h.exec(t, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, pollJobID)
+				h.exec(t, `UPDATE sessions SET state = 'expired', finished_at = now() WHERE id = $1`, sessionPolling)
+			},
+			args:    []string{"sessions", "show", sessionPolling},
+			want:    []string{"Poll job 501", "next poll at", "none: the session has ended"},
+			notWant: []string{"2030-01-02"},
+		},
+		{
+			name: "show --json of a finished session with its job still scheduled: next_poll_at null",
+			setup: func(t *testing.T, h *harness) {
+				h.exec(t, `UPDATE sessions SET state = 'cancelled', finished_at = now() WHERE id = $1`, sessionPolling)
+			},
+			args: []string{"sessions", "show", sessionPolling, "--json"},
+			check: func(t *testing.T, _ *harness, r result) {
+				var got struct {
+					PollJob struct {
+						Progress map[string]any `json:"progress"`
+					} `json:"poll_job"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+					t.Fatal(err)
+				}
+				p := got.PollJob.Progress
+				v, ok := p["next_poll_at"]
+				if !ok || v != nil || p["last_polled_at"] != nil || p["unknown_status_len"] != nil {
+					t.Errorf("progress = %v, want next_poll_at, last_polled_at and unknown_status_len null", p)
+				}
+				for _, k := range []string{"last_polled_at", "unknown_status_len", "last_result", "last_error"} {
+					if _, ok := p[k]; !ok {
+						t.Errorf("progress = %v lacks %s", p, k)
+					}
 				}
 			},
 		},

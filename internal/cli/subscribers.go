@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -192,7 +191,7 @@ func subscribersAdd(ctx context.Context, e *env, args []string, f *subscriberFla
 		return err
 	}
 	if _, err := webhook.ParseURL(rawURL); err != nil {
-		return usagef("bad URL %q: %s", redactURL(rawURL), strings.TrimPrefix(err.Error(), "webhook: "))
+		return usagef("bad URL %q: %s", RedactURL(rawURL), strings.TrimPrefix(err.Error(), "webhook: "))
 	}
 	opts, err := f.options()
 	if err != nil {
@@ -216,16 +215,16 @@ func subscribersAdd(ctx context.Context, e *env, args []string, f *subscriberFla
 	if opts.Scheme == webhook.SchemeV1a {
 		const note = "The app verifies webhooks with this public key (it is not secret; pollhook keeps the private key sealed)."
 		if e.json {
-			return writeJSON(e.stdout, map[string]any{"name": name, "url": redactURL(rawURL), "scheme": "v1a", "public_key": key, "note": note})
+			return writeJSON(e.stdout, map[string]any{"name": name, "url": RedactURL(rawURL), "scheme": "v1a", "public_key": key})
 		}
-		_, err = fmt.Fprintf(e.stdout, "Created subscriber %s (%s), scheme v1a.\nPublic key: %s\n%s\n", name, redactURL(rawURL), key, note)
+		_, err = fmt.Fprintf(e.stdout, "Created subscriber %s (%s), scheme v1a.\nPublic key: %s\n%s\n", name, RedactURL(rawURL), key, note)
 		return err
 	}
 	const note = "This secret will not be shown again: hand it to the app now (it verifies webhooks with it)."
 	if e.json {
-		return writeJSON(e.stdout, map[string]any{"name": name, "url": redactURL(rawURL), "scheme": "v1", "secret": key, "note": note})
+		return writeJSON(e.stdout, map[string]any{"name": name, "url": RedactURL(rawURL), "scheme": "v1", "secret": key})
 	}
-	_, err = fmt.Fprintf(e.stdout, "Created subscriber %s (%s).\nSigning secret: %s\n%s\n", name, redactURL(rawURL), key, note)
+	_, err = fmt.Fprintf(e.stdout, "Created subscriber %s (%s).\nSigning secret: %s\n%s\n", name, RedactURL(rawURL), key, note)
 	return err
 }
 
@@ -240,7 +239,7 @@ func subscribersSet(ctx context.Context, e *env, name string, f *subscriberFlags
 	var c webhook.SubscriberChange
 	if rawURL != "" {
 		if _, err := webhook.ParseURL(rawURL); err != nil {
-			return usagef("bad URL %q: %s", redactURL(rawURL), strings.TrimPrefix(err.Error(), "webhook: "))
+			return usagef("bad URL %q: %s", RedactURL(rawURL), strings.TrimPrefix(err.Error(), "webhook: "))
 		}
 		c.URL = &rawURL
 	}
@@ -297,7 +296,7 @@ func subscribersList(ctx context.Context, e *env, _ []string) error {
 		out := make([]subscriberJSON, len(subs))
 		for i, s := range subs {
 			out[i] = subscriberJSON{
-				Name: s.Name, URL: redactURL(s.URL), Enabled: s.Enabled, DisabledReason: s.DisabledReason,
+				Name: s.Name, URL: RedactURL(s.URL), Enabled: s.Enabled, DisabledReason: s.DisabledReason,
 				FailingSince: s.FailingSince, ActiveSecrets: s.ActiveSecrets, Scheme: string(s.Scheme),
 				PublicKeys: s.PublicKeys, EventTypes: s.EventTypes, HeaderNames: s.HeaderNames,
 				RatePerSecond: s.RatePerSecond, MaxInFlight: s.MaxInFlight, Operator: s.Operator,
@@ -316,7 +315,7 @@ func subscribersList(ctx context.Context, e *env, _ []string) error {
 		if s.Operator {
 			events = "operational"
 		}
-		t.row(s.Name, redactURL(s.URL), strconv.FormatBool(s.Enabled), s.DisabledReason, fmtTimePtr(s.FailingSince),
+		t.row(s.Name, RedactURL(s.URL), strconv.FormatBool(s.Enabled), s.DisabledReason, fmtTimePtr(s.FailingSince),
 			string(s.Scheme), events, strings.Join(s.HeaderNames, ","), fmtThrottle(s.RatePerSecond, s.MaxInFlight), strconv.Itoa(s.ActiveSecrets))
 	}
 	return t.flush()
@@ -401,7 +400,7 @@ func subscribersRotate(ctx context.Context, e *env, name string, overlap time.Du
 	}
 	const note = "This secret will not be shown again: hand it to the app now."
 	if e.json {
-		return writeJSON(e.stdout, map[string]any{"name": name, "secret": key, "overlap": overlap.String(), "note": note})
+		return writeJSON(e.stdout, map[string]any{"name": name, "secret": key, "overlap": overlap.String()})
 	}
 	_, err = fmt.Fprintf(e.stdout, "New signing secret of %s: %s\n%s\nThe previous secrets keep signing for %s, so the app can switch without losing a webhook.\n",
 		name, key, note, overlap)
@@ -481,34 +480,4 @@ func subscribersEnable(ctx context.Context, e *env, args []string) error {
 	}
 	_, err = fmt.Fprintf(e.stdout, "Enabled subscriber %s; queued %s again.\n", name, plural(queued, "paused delivery", "paused deliveries"))
 	return err
-}
-
-// redactURL hides what a URL may carry to authenticate to the receiver:
-// user and password, and the values of its query parameters (their names
-// stay). Listings show where webhooks go, not how they are let in.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.IndexAny(raw, "?@"); i >= 0 {
-			return raw[:i] + "[redacted]"
-		}
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User("redacted")
-	}
-	if u.RawQuery != "" || u.ForceQuery {
-		var parts []string
-		for _, kv := range strings.Split(u.RawQuery, "&") {
-			if kv == "" {
-				continue
-			}
-			k, _, _ := strings.Cut(kv, "=")
-			parts = append(parts, k+"=redacted")
-		}
-		u.RawQuery = strings.Join(parts, "&")
-		u.ForceQuery = false
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
 }

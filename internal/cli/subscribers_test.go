@@ -33,7 +33,7 @@ func TestSubscribers(t *testing.T) {
 			args: []string{"subscribers", "add", "--json", "crm", "http://10.0.0.5:8080/hooks"},
 			check: func(t *testing.T, h *harness, r result) {
 				got := decode[map[string]string](t, r)
-				if got["name"] != "crm" || got["url"] != "http://10.0.0.5:8080/hooks" || !secretRE.MatchString(got["secret"]) || got["note"] == "" {
+				if got["name"] != "crm" || got["url"] != "http://10.0.0.5:8080/hooks" || !secretRE.MatchString(got["secret"]) || got["note"] != "" {
 					t.Errorf("--json = %v", got)
 				}
 				if stored := scalar[string](t, h, `SELECT secret FROM subscriber_secrets WHERE subscriber = 'crm'`); stored != got["secret"] {

@@ -16,6 +16,7 @@ straight in its database.
 Usage:
   pollhookctl COMMAND SUBCOMMAND [ARGS] [FLAGS]
   pollhookctl help [COMMAND [SUBCOMMAND]]
+  pollhookctl --version
 `
 
 // usageFooter closes the whole usage.
@@ -26,6 +27,8 @@ Flags may come before or after the arguments; "--" ends the flags.
 Environment (the worker's own):
   DATABASE_URL     Postgres connection URL (default ` + db.DefaultURL + `)
   POLLHOOK_SCHEMA  pollhook's schema (default ` + db.DefaultSchema + `)
+
+The schema must be migrated first ("migrate up").
 
 Exit status: 0 on success, 1 on a runtime error, 2 on bad arguments.
 `

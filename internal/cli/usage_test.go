@@ -2,9 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pollhook/pollhook/internal/testdb"
+	"github.com/pollhook/pollhook/internal/version"
 )
 
 // unreachable is an environment whose database never answers: a command
@@ -57,6 +65,11 @@ func TestBadArguments(t *testing.T) {
 		{"sessions list bad subscriber", []string{"sessions", "list", "--subscriber", "A B"}, `subscriber name "A B" is invalid`, "sessions list"},
 		{"sessions list bad since", []string{"sessions", "list", "--since", "yesterday"}, `invalid value "yesterday" for flag --since: want a duration back from now`, "--since TIME"},
 		{"sessions list negative since", []string{"sessions", "list", "--since=-1h"}, "must not be negative", "sessions list"},
+		{"sessions list since 100,000 days", []string{"sessions", "list", "--since", "100000d"}, "out of range: want a time between 1970-01-01 and now", "--since TIME"},
+		{"sessions list since a huge number of days", []string{"sessions", "list", "--since", "99999999999d"}, "out of range", "sessions list"},
+		{"sessions list since overflowing hours", []string{"sessions", "list", "--since", "3000000h"}, "out of range", "sessions list"},
+		{"sessions list since 1900", []string{"sessions", "list", "--since", "1900-01-01T00:00:00Z"}, "out of range", "sessions list"},
+		{"sessions list since the future", []string{"sessions", "list", "--since", "2999-01-01T00:00:00Z"}, "out of range", "sessions list"},
 		{"sessions list zero limit", []string{"sessions", "list", "--limit", "0"}, "--limit 0 is out of range: use 1 to 10000", "--limit N"},
 		{"sessions list bad limit", []string{"sessions", "list", "--limit", "many"}, `invalid value "many" for flag --limit`, "--limit N"},
 		{"sessions list with argument", []string{"sessions", "list", "shop"}, `unexpected argument "shop"`, "sessions list"},
@@ -69,6 +82,11 @@ func TestBadArguments(t *testing.T) {
 		{"deliveries list bad since", []string{"deliveries", "list", "--since", "2026-13-01"}, `invalid value "2026-13-01" for flag --since`, "deliveries list"},
 		{"deliveries list huge limit", []string{"deliveries", "list", "--limit", "10001"}, "--limit 10001 is out of range", "deliveries list"},
 		{"deliveries show malformed ID", []string{"deliveries", "show", "msg_abc"}, `delivery id "msg_abc" is not a positive integer`, "deliveries show ID"},
+		{"deliveries show negative ID", []string{"deliveries", "show", "-1"}, `delivery id "-1" is not a positive integer`, "deliveries show ID"},
+		{"deliveries show negative ID after a flag", []string{"deliveries", "show", "--payload", "-7"}, `delivery id "-7" is not a positive integer`, "deliveries show ID"},
+		{"redeliver negative ID", []string{"deliveries", "redeliver", "-3", "--json"}, `delivery id "-3" is not a positive integer`, "deliveries redeliver ID"},
+		{"sessions show negative ID", []string{"sessions", "show", "-1"}, `session id "-1" is not a UUID`, "sessions show ID"},
+		{"sessions list negative limit", []string{"sessions", "list", "--limit", "-5"}, "--limit -5 is out of range", "sessions list"},
 		{"deliveries show zero ID", []string{"deliveries", "show", "0"}, `delivery id "0" is not a positive integer`, "deliveries show ID"},
 		{"redeliver without ID", []string{"deliveries", "redeliver"}, "missing ID", "deliveries redeliver ID"},
 		{"redeliver malformed ID", []string{"deliveries", "redeliver", "7x"}, `delivery id "7x" is not a positive integer`, "deliveries redeliver ID"},
@@ -181,4 +199,104 @@ func ExampleRun() {
 	//   --json              print JSON for scripts instead of a table
 	//   --overlap DURATION  how long the current secrets keep signing beside the new one, as a Go duration (default 24h0m0s)
 	//   --scheme SCHEME     switch to signing scheme SCHEME, v1 or v1a, printing its new key (default: keep it)
+}
+
+func TestParseSince(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		err  string
+	}{
+		{in: "90m", want: now.Add(-90 * time.Minute)},
+		{in: "7d", want: now.AddDate(0, 0, -7)},
+		{in: "0d", want: now},
+		{in: "2026-01-02T15:04:05Z", want: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)},
+		{in: "1970-01-01T00:00:00Z", want: time.Unix(0, 0).UTC()},
+		{in: "1969-12-31T23:59:59Z", err: "out of range"},
+		{in: "2026-11-24T12:00:01Z", err: "out of range"},
+		{in: "30000d", err: "out of range"},
+		{in: "2562047h", err: "out of range"},
+		{in: "9999999h", err: "out of range"},
+		{in: "-1d", err: "must not be negative"},
+		{in: "-1h", err: "must not be negative"},
+		{in: "yesterday", err: "want a duration"},
+		{in: "", err: "want a duration"},
+	}
+	for _, tt := range tests {
+		got, err := parseSince(tt.in, now)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("parseSince(%q) = %v, %v; want error %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestWrongSchema points pollhookctl at a schema that does not exist and at
+// one without pollhook's tables: one clear line suggesting migrate up, exit 1.
+func TestWrongSchema(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.New(t)
+	ctx := context.Background()
+	empty := tdb.Schema + "_empty"
+	if _, err := tdb.Pool.Exec(ctx, "CREATE SCHEMA "+empty+"; CREATE TABLE "+empty+".sessions (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = tdb.Pool.Exec(context.Background(), "DROP SCHEMA "+empty+" CASCADE") })
+	env := func(schema string) func(string) string {
+		return func(k string) string {
+			switch k {
+			case "DATABASE_URL":
+				return tdb.URL
+			case "POLLHOOK_SCHEMA":
+				return schema
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		schema string
+		args   []string
+		msg    string
+	}{
+		{tdb.Schema + "_none", []string{"sessions", "list"}, `schema "` + tdb.Schema + `_none" does not exist in database "`},
+		{tdb.Schema + "_none", []string{"deliveries", "redeliver", "1"}, `does not exist in database`},
+		{empty, []string{"subscribers", "list"}, `has no pollhook tables (missing: subscribers, subscriber_secrets, deliveries, delivery_attempts, river_job): run "migrate up"`},
+		{empty, []string{"sessions", "show", "11111111-1111-4111-8111-111111111111"}, `run "migrate up"`},
+	}
+	for _, tt := range tests {
+		r := run(t, env(tt.schema), tt.args...)
+		if r.code != ExitError || !strings.Contains(r.stderr, tt.msg) || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "SQLSTATE") {
+			t.Errorf("pollhookctl %q on schema %s: exit %d\n%s\nwant one line with %q", tt.args, tt.schema, r.code, r.stderr, tt.msg)
+		}
+	}
+}
+
+func TestExplainDBError(t *testing.T) {
+	t.Parallel()
+	plain := errors.New("connection reset")
+	if got := explainDBError(plain); got != plain {
+		t.Errorf("explainDBError(plain) = %v", got)
+	}
+	undefined := fmt.Errorf("list sessions: %w", &pgconn.PgError{Code: "42703", Message: `column "x" does not exist`})
+	got := explainDBError(undefined)
+	if !errors.Is(got, undefined) || !strings.Contains(got.Error(), `run "migrate up"`) {
+		t.Errorf("explainDBError(undefined column) = %v", got)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+		r := run(t, unreachable, args...)
+		if r.code != ExitOK || r.stdout != version.Line("pollhookctl")+"\n" || r.stderr != "" {
+			t.Errorf("pollhookctl %q: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/pollhook/pollhook/internal/logging"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/version"
 	"github.com/pollhook/pollhook/internal/webhook"
 )
 
@@ -67,7 +68,7 @@ func ownVars() []Var {
 		{"DATABASE_URL", db.DefaultURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
 		{"POLLHOOK_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns), "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
-		{"POLLHOOK_HTTP_ADDR", DefaultHTTPAddr, "listen address of /healthz, /readyz and /metrics"},
+		{"POLLHOOK_HTTP_ADDR", DefaultHTTPAddr, "listen address of /healthz, /readyz, /metrics, and of River UI and pprof when they are enabled: keep it on loopback or a private network, never public"},
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", strings.ToLower(DefaultLogLevel.String()), "debug, info, warn or error"},
 		{"POLLHOOK_LOG_FORMAT", string(DefaultLogFormat), "auto (text on a terminal, JSON otherwise), text or json"},
@@ -75,13 +76,13 @@ func ownVars() []Var {
 		{"POLLHOOK_POLL_WORKERS_<PROVIDER>", "POLLHOOK_POLL_WORKERS", "concurrent poll jobs of one provider's queue (FORTID, MARKSIGN), e.g. POLLHOOK_POLL_WORKERS_FORTID=50"},
 		{"POLLHOOK_DELIVER_WORKERS", strconv.Itoa(jobs.DefaultDeliverWorkers), "concurrent webhook deliveries per worker process"},
 		{"POLLHOOK_FETCH_POLL_INTERVAL", formatDuration(jobs.DefaultFetchPollInterval), "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
-		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often sessions inserted while no worker listened are picked up"},
-		{"POLLHOOK_JOB_TIMEOUT", formatDuration(jobs.DefaultJobTimeout), "longest run of one job (one provider call or one webhook POST)"},
-		{"POLLHOOK_RESCUE_AFTER", formatDuration(jobs.DefaultRescueAfter), "how long a job may run before River presumes its worker dead and retries it"},
+		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often the safety-net sweep (a goroutine in each worker, not a River job) picks up sessions whose notification no worker heard"},
+		{"POLLHOOK_JOB_TIMEOUT", formatDuration(jobs.DefaultJobTimeout), "longest run of a maintenance job (retention); a poll runs at most POLLHOOK_UPSTREAM_TIMEOUT + 5s, a delivery POLLHOOK_WEBHOOK_TIMEOUT + 5s"},
+		{"POLLHOOK_RESCUE_AFTER", formatDuration(jobs.DefaultRescueAfter), "how long a poll or delivery may run before River's rescuer presumes its worker dead and retries it; 0s derives it: the longer of those two timeouts + 5s (25s with defaults). A worker that provably died is reclaimed within 5s instead"},
 		{"POLLHOOK_FORTID_SESSION_TIMEOUT", formatDuration(jobs.DefaultFortIDTimeout), "the Verifier Service's session_timeout_secs"},
 		{"POLLHOOK_FORTID_GRACE_PERIOD", formatDuration(jobs.DefaultFortIDGrace), "the Verifier Service's session_timeout_grace_period_secs"},
 		{"POLLHOOK_MARKSIGN_DEADLINE", formatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
-		{"POLLHOOK_BACKOFF_<FLOW>", "see README", "a flow's schedule as initial,multiplier,max,randomization, e.g. 1s,1.5,5s,0.1"},
+		{"POLLHOOK_BACKOFF_<FLOW>", backoffDefaults(), backoffDoc()},
 		{"POLLHOOK_CREDENTIALS_BACKOFF", formatDuration(jobs.DefaultCredentialsBackoff), "wait between polls while a provider refuses an account's credentials"},
 		{"POLLHOOK_PROVIDER_RETRY_AFTER_MAX", formatDuration(jobs.DefaultProviderRetryAfterMax), "longest wait a provider's Retry-After can impose; it never delays a session's final poll"},
 		{"POLLHOOK_WEBHOOK_TIMEOUT", formatDuration(webhook.DefaultTimeout), "webhook request timeout"},
@@ -207,7 +208,7 @@ func Load(env Env) (Config, error) {
 		if flow != upstream.FlowFortIDVerification {
 			fc.Deadline = msDeadline
 		}
-		name := "POLLHOOK_BACKOFF_" + strings.ToUpper(string(flow))
+		name := backoffVarName(flow)
 		if v, ok := lookup(name); ok && v != "" {
 			b, err := ParseBackoff(v)
 			if err != nil {
@@ -233,7 +234,7 @@ func Load(env Env) (Config, error) {
 
 	c.Sender = webhook.SenderConfig{
 		Timeout:   r.dur("POLLHOOK_WEBHOOK_TIMEOUT", webhook.DefaultTimeout),
-		UserAgent: "pollhook/" + upstream.Version,
+		UserAgent: version.UserAgent(),
 		Guard: webhook.Guard{
 			AllowHTTP:  r.boolean("POLLHOOK_WEBHOOK_ALLOW_HTTP", false),
 			AllowCIDRs: r.cidrs("POLLHOOK_WEBHOOK_ALLOW_CIDRS"),
@@ -254,6 +255,14 @@ func Load(env Env) (Config, error) {
 	// before the deadline.
 	j.FinalPollLead = min(j.FinalPollLead, cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout))
 	c.Upstream = up
+	// POLLHOOK_RESCUE_AFTER (0: derived) is checked against the poll and
+	// delivery timeouts it must not undercut by jobs.DeriveTimeouts.
+	if c.RescueAfter > 0 {
+		upTimeout := cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout)
+		if _, err := jobs.DeriveTimeouts(upTimeout, c.Sender.Timeout, jobs.DefaultJobTimeout, c.RescueAfter); err != nil {
+			r.fail("POLLHOOK_RESCUE_AFTER", err)
+		}
+	}
 	if len(r.errs) == 0 {
 		if err := j.Validate(); err != nil {
 			r.errs = append(r.errs, err.Error())

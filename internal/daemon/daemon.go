@@ -82,7 +82,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.stopTracing = stopTracing
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
+	m := metrics.New(reg, jobs.MetricLabels(d.cfg.Upstream))
 	svc, err := jobs.NewService(d.cfg.Jobs, jobs.Deps{
 		Pool:                 d.Pool,
 		Schema:               d.cfg.Schema,
@@ -91,6 +91,8 @@ func (d *Daemon) start(ctx context.Context) error {
 		Logger:               d.logger,
 		Metrics:              m,
 		JobTimeout:           d.cfg.JobTimeout,
+		UpstreamTimeout:      d.cfg.Upstream.RequestTimeout,
+		WebhookTimeout:       d.cfg.Sender.Timeout,
 		RescueStuckJobsAfter: d.cfg.RescueAfter,
 		Middleware:           middleware,
 	})
@@ -98,7 +100,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		return err
 	}
 	d.Service = svc
-	reg.MustRegister(jobs.NewJobCollector(d.Pool))
+	reg.MustRegister(jobs.NewJobCollector(d.Pool, svc.Queues(), d.logger))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {

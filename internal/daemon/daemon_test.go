@@ -109,7 +109,8 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 	var metrics string
 	for time.Now().Before(deadline) {
 		_, metrics = get(t, base+"/metrics", "", "")
-		if strings.Contains(metrics, `pollhook_deliveries_total{result="succeeded"} 1`) {
+		if strings.Contains(metrics, `pollhook_delivery_attempts_total{result="succeeded"} 1`) &&
+			strings.Contains(metrics, `pollhook_deliveries_pending 0`) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -118,10 +119,25 @@ func TestDaemonServesHealthMetricsRiverUIAndTraces(t *testing.T) {
 		`pollhook_polls_total{flow="smartid_identification",result="in_progress"} 1`,
 		`pollhook_polls_total{flow="smartid_identification",result="succeeded"} 1`,
 		`pollhook_sessions_terminal_total{flow="smartid_identification",state="succeeded"} 1`,
-		`pollhook_deliveries_total{result="succeeded"} 1`,
+		`pollhook_delivery_attempts_total{result="succeeded"} 1`,
+		`pollhook_deliveries_finished_total{state="succeeded"} 1`,
+		`pollhook_delivery_latency_seconds_count 1`,
 		`pollhook_poll_duration_seconds_bucket`,
 		`pollhook_poll_lag_seconds_bucket`,
-		`pollhook_jobs{queue="poll_marksign",state="completed"} 1`,
+		// Series of labels not seen yet exist at zero.
+		`pollhook_polls_total{flow="verification",result="expired"} 0`,
+		`pollhook_sessions_terminal_total{flow="mobileid_signing",state="cancelled"} 0`,
+		`pollhook_credentials_failures_total{account="unconfigured",provider="fortid"} 0`,
+		`pollhook_deliveries_finished_total{state="failed"} 0`,
+		// Read from the database at scrape time.
+		`pollhook_river_jobs{queue="poll_marksign",state="running"} 0`,
+		`pollhook_river_jobs{queue="deliver",state="available"} 0`,
+		`pollhook_deliveries_pending 0`,
+		`pollhook_delivery_oldest_pending_age_seconds 0`,
+		`pollhook_subscribers{status="healthy"} 1`,
+		`pollhook_subscribers{status="disabled"} 0`,
+		`pollhook_sessions_active{state="polling"} 0`,
+		`pollhook_state_scrape_error 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

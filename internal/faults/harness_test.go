@@ -53,8 +53,8 @@ func workerBinary(t testing.TB) string {
 type settings map[string]string
 
 // baseSettings configures a worker for the fault tests: loopback webhooks,
-// both providers at providerURL, fast polling and retries, short job timeout
-// and rescue delay, and warn-level JSON logs.
+// both providers at providerURL, fast polling and retries, a short
+// maintenance job timeout, and warn-level JSON logs.
 func baseSettings(dbURL, schema, providerURL string) settings {
 	s := settings{
 		"DATABASE_URL":                   dbURL,
@@ -68,7 +68,6 @@ func baseSettings(dbURL, schema, providerURL string) settings {
 		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
 		"POLLHOOK_JOB_TIMEOUT":           "5s",
-		"POLLHOOK_RESCUE_AFTER":          "5s",
 		"POLLHOOK_WEBHOOK_SCHEDULE":      "200ms,500ms,1s,2s,2s,2s,2s",
 		"POLLHOOK_SWEEP_INTERVAL":        "1s",
 		"POLLHOOK_LOG_FORMAT":            "json",

@@ -29,8 +29,8 @@ type tables struct {
 	deliveries map[string][]delivery
 	jobLeaks   []string
 	jobs       int
-	rescued    int                    // jobs River rescued from a killed worker
-	rescues    map[string][]time.Time // when River rescued each session's poll job
+	rescued    int                    // jobs reclaimed from a killed worker (or rescued by River)
+	rescues    map[string][]time.Time // when each session's poll job was reclaimed or rescued
 }
 
 func readTables(ctx context.Context, r *run) (tables, error) {
@@ -72,11 +72,12 @@ func readTables(ctx context.Context, r *run) (tables, error) {
 		return tb, fmt.Errorf("read deliveries: %w", err)
 	}
 	if err := r.tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
-		WHERE EXISTS (SELECT 1 FROM unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%')`).Scan(&tb.rescued); err != nil {
+		WHERE EXISTS (SELECT 1 FROM unnest(errors) e
+			WHERE e->>'error' LIKE 'Stuck job rescued%' OR e->>'error' LIKE 'Stranded job reclaimed%')`).Scan(&tb.rescued); err != nil {
 		return tb, fmt.Errorf("read river_job: %w", err)
 	}
 	rows, err = r.tdb.Pool.Query(ctx, `SELECT coalesce(args->>'session_id', ''), (e->>'at')::timestamptz
-		FROM river_job, unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%'`)
+		FROM river_job, unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%' OR e->>'error' LIKE 'Stranded job reclaimed%'`)
 	if err != nil {
 		return tb, fmt.Errorf("read rescues: %w", err)
 	}

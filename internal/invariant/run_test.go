@@ -264,7 +264,6 @@ func (r *run) workerEnv(addr, providerURL string) map[string]string {
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":    "127.0.0.0/8",
 		"POLLHOOK_MAIN_KEY":               r.mainKey,
 		"POLLHOOK_JOB_TIMEOUT":            "3s",
-		"POLLHOOK_RESCUE_AFTER":           "3s",
 		"POLLHOOK_WEBHOOK_SCHEDULE":       "100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s,1s",
 		"POLLHOOK_SWEEP_INTERVAL":         "1s",
 		"POLLHOOK_FETCH_POLL_INTERVAL":    "50ms",

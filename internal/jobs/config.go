@@ -45,11 +45,12 @@ const (
 	DefaultDeleteAttemptsAfter = 90 * 24 * time.Hour
 	// DefaultRetentionInterval is RetentionConfig.Interval.
 	DefaultRetentionInterval = time.Hour
-	// DefaultJobTimeout is Deps.JobTimeout.
+	// DefaultJobTimeout is Deps.JobTimeout: the timeout of a maintenance
+	// job (retention). Polls and deliveries have their own (DeriveTimeouts).
 	DefaultJobTimeout = time.Minute
-	// DefaultRescueAfter is Deps.RescueStuckJobsAfter when the job timeout
-	// is no longer (it is never shorter than the job timeout).
-	DefaultRescueAfter = 2 * time.Minute
+	// DefaultRescueAfter is Deps.RescueStuckJobsAfter: zero, derived from
+	// the poll and delivery timeouts by DeriveTimeouts.
+	DefaultRescueAfter time.Duration = 0
 )
 
 // FlowConfig is the polling policy of one flow.

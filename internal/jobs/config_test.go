@@ -50,20 +50,22 @@ func TestRiverFetchCooldown(t *testing.T) {
 	}
 }
 
-// TestNewServiceRefusesRescueBeforeTimeout: the one check of the job
-// timeout against the rescue delay, whoever configures them.
+// TestNewServiceRefusesRescueBeforeTimeout: the one check of the rescue
+// delay against the poll and delivery timeouts (DeriveTimeouts), whoever
+// configures them. A maintenance job's longer timeout is no bound: River
+// rescues a job only after its own timeout.
 func TestNewServiceRefusesRescueBeforeTimeout(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		timeout, rescue time.Duration
-		wantErr         bool
+		upstream, webhook, rescue time.Duration
 	}{
-		{timeout: 5 * time.Minute, rescue: time.Minute, wantErr: true},
-		{timeout: 0, rescue: 30 * time.Second, wantErr: true}, // the default timeout is longer
+		{rescue: 19 * time.Second},                             // a delivery may run 15 s + 5 s
+		{upstream: 40 * time.Second, rescue: 30 * time.Second}, // a poll may run 45 s
+		{webhook: time.Minute, rescue: time.Minute},            // a delivery may run 65 s
 	} {
-		_, err := NewService(DefaultConfig(), Deps{JobTimeout: tt.timeout, RescueStuckJobsAfter: tt.rescue})
-		if tt.wantErr != (err != nil && strings.Contains(err.Error(), "rescue-after")) {
-			t.Errorf("timeout %s, rescue %s: err = %v, want a rescue-after error: %v", tt.timeout, tt.rescue, err, tt.wantErr)
+		_, err := NewService(DefaultConfig(), Deps{UpstreamTimeout: tt.upstream, WebhookTimeout: tt.webhook, RescueStuckJobsAfter: tt.rescue})
+		if err == nil || !strings.Contains(err.Error(), "rescue-after") {
+			t.Errorf("upstream %s, webhook %s, rescue %s: err = %v, want a rescue-after error", tt.upstream, tt.webhook, tt.rescue, err)
 		}
 	}
 }

@@ -95,7 +95,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 		if err != nil {
 			return err
 		}
-		w.metrics.Delivery("paused", 0)
+		w.metrics.DeliveryFinished(string(webhook.StatePaused), 0)
 		w.logger.InfoContext(ctx, "delivery paused: subscriber disabled; it goes out when the subscriber is enabled", attrs...)
 		return nil
 	}
@@ -120,11 +120,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 	w.logger.DebugContext(ctx, "webhook attempt", attrs...)
 	switch {
 	case a.Succeeded():
-		w.metrics.Delivery("succeeded", a.Duration)
+		w.metrics.Delivery(metrics.AttemptSucceeded, a.Duration)
+		w.metrics.DeliveryFinished(string(webhook.StateSucceeded), time.Since(d.CreatedAt))
 		w.logger.InfoContext(ctx, "webhook delivered", attrs...)
 		return nil
 	case a.Gone():
-		w.metrics.Delivery("gone", a.Duration)
+		w.metrics.Delivery(metrics.AttemptGone, a.Duration)
 		disabled := false
 		if err := w.settle(ctx, job, func(tx pgx.Tx) error {
 			var err error
@@ -135,6 +136,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 		}); err != nil {
 			return err
 		}
+		w.metrics.DeliveryFinished(string(webhook.StatePaused), 0)
 		if disabled {
 			w.metrics.SubscriberDisabled()
 		}
@@ -142,10 +144,10 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 		return nil
 	}
 
-	result := "failed"
+	result := metrics.AttemptFailed
 	var refused *webhook.RefusedError
 	if errors.As(a.Err, &refused) {
-		result = "refused"
+		result = metrics.AttemptRefused
 	}
 	w.metrics.Delivery(result, a.Duration)
 	w.logger.WarnContext(ctx, "webhook attempt failed", append(attrs, "error", a.ErrorString())...)
@@ -162,6 +164,9 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 		if errors.Is(err, webhook.ErrSubscriberEnabled) {
 			return river.JobSnooze(0) // re-enabled meanwhile: try again now
 		}
+		if err == nil {
+			w.metrics.DeliveryFinished(string(webhook.StatePaused), 0)
+		}
 		return err
 	}
 	if n := retryAfterSnoozes(job); a.RetryAfter > 0 && n < maxRetryAfterSnoozes {
@@ -175,7 +180,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 		if err := river.RecordOutput(ctx, map[string]string{"delivery": "failed", "last_error": a.ErrorString()}); err != nil {
 			return err
 		}
-		return w.settle(ctx, job, func(tx pgx.Tx) error {
+		err := w.settle(ctx, job, func(tx pgx.Tx) error {
 			if err := webhook.MarkFailed(ctx, tx, id); err != nil {
 				return err
 			}
@@ -184,6 +189,10 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[jobargs.Deliver
 				SessionID: d.SessionID, Attempts: d.Attempts + 1, LastError: a.ErrorString(),
 			})
 		})
+		if err == nil {
+			w.metrics.DeliveryFinished(string(webhook.StateFailed), 0)
+		}
+		return err
 	}
 	return fmt.Errorf("delivery %d attempt %d: %s", id, job.Attempt, a.ErrorString())
 }

@@ -25,7 +25,7 @@ func TestLookaheadSchedulerMovesJobsDueSoon(t *testing.T) {
 	}
 	soon, later := time.Now().Add(3*time.Second), time.Now().Add(30*time.Second)
 	for _, at := range []time.Time{soon, later} {
-		if _, err := client.Insert(ctx, SweepArgs{}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+		if _, err := client.Insert(ctx, RetentionArgs{}, &river.InsertOpts{ScheduledAt: at}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -167,7 +167,7 @@ func (w *PollWorker) logPoll(ctx context.Context, s *session, prog PollProgress,
 		if in.Misconfigured {
 			// The account name comes from the row, not the configuration:
 			// keep it out of the metric's bounded label set.
-			w.metrics.CredentialsFailure(string(s.Provider), "unconfigured")
+			w.metrics.CredentialsFailure(string(s.Provider), unconfiguredAccount)
 			msg = "cannot poll: fix the worker's provider configuration; retrying slowly until the deadline"
 			// The error is the worker's own text: the account and the
 			// configured account names, no provider text.

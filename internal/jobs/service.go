@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,14 +38,23 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics may be nil.
 	Metrics *metrics.Metrics
-	// JobTimeout bounds one job run: one provider call or one webhook POST
-	// plus a few queries (DefaultJobTimeout if zero).
+	// JobTimeout bounds one run of a maintenance job (retention;
+	// DefaultJobTimeout if zero). Polls and deliveries are bounded by
+	// UpstreamTimeout and WebhookTimeout plus a margin (see DeriveTimeouts).
 	JobTimeout time.Duration
-	// RescueStuckJobsAfter is how long a job may stay running before River
-	// presumes its worker dead (killed mid-run) and runs it again
-	// (DefaultRescueAfter, or JobTimeout if longer, when zero; never shorter
-	// than JobTimeout).
+	// UpstreamTimeout is the provider request timeout (default
+	// upstream.DefaultRequestTimeout).
+	UpstreamTimeout time.Duration
+	// WebhookTimeout is the webhook POST timeout (default
+	// webhook.DefaultTimeout).
+	WebhookTimeout time.Duration
+	// RescueStuckJobsAfter is how long a poll or delivery may stay running
+	// before River's rescuer presumes its worker dead and runs it again
+	// (zero: derived from the timeouts, see DeriveTimeouts). A worker known
+	// dead is reclaimed sooner (see Reclaimer).
 	RescueStuckJobsAfter time.Duration
+	// ClientID is the River client id (default NewClientID()).
+	ClientID string
 	// Middleware wraps every job run (OpenTelemetry tracing, when enabled).
 	Middleware []rivertype.Middleware
 }
@@ -50,13 +62,16 @@ type Deps struct {
 // Service runs pollhook's River client and its session listener.
 type Service struct {
 	// Client is the River client; use it to insert jobs or to mount River UI.
-	Client   *river.Client[pgx.Tx]
-	enqueuer *Enqueuer
-	sched    *lookaheadScheduler
-	logger   *slog.Logger
-	started  atomic.Bool
-	cancel   context.CancelFunc
-	done     chan struct{}
+	Client    *river.Client[pgx.Tx]
+	enqueuer  *Enqueuer
+	sched     *lookaheadScheduler
+	sweeper   *sweeper
+	reclaimer *Reclaimer
+	queues    []string
+	logger    *slog.Logger
+	started   atomic.Bool
+	cancel    context.CancelFunc
+	done      sync.WaitGroup
 }
 
 // NewService builds the River client with pollhook's workers and queues.
@@ -64,18 +79,17 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("jobs: config: %w", err)
 	}
-	deps.JobTimeout = cmp.Or(deps.JobTimeout, DefaultJobTimeout)
-	deps.RescueStuckJobsAfter = cmp.Or(deps.RescueStuckJobsAfter, max(DefaultRescueAfter, deps.JobTimeout))
-	if deps.RescueStuckJobsAfter < deps.JobTimeout {
-		return nil, fmt.Errorf("jobs: rescue-after %s is shorter than the job timeout %s", deps.RescueStuckJobsAfter, deps.JobTimeout)
+	timeouts, err := DeriveTimeouts(cmp.Or(deps.UpstreamTimeout, upstream.DefaultRequestTimeout),
+		cmp.Or(deps.WebhookTimeout, webhook.DefaultTimeout), cmp.Or(deps.JobTimeout, DefaultJobTimeout), deps.RescueStuckJobsAfter)
+	if err != nil {
+		return nil, err
 	}
-	svc := &Service{logger: deps.Logger, done: make(chan struct{})}
+	clientID := cmp.Or(deps.ClientID, NewClientID())
+	svc := &Service{logger: deps.Logger}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, NewPollWorker(deps.Pool, deps.Poller, cfg, deps.Logger, deps.Metrics))
-	river.AddWorker(workers, NewDeliverWorker(deps.Pool, deps.Sender, cfg.Webhook, deps.Logger, deps.Metrics))
-	sweep := &SweepWorker{}
-	river.AddWorker(workers, sweep)
-	river.AddWorker(workers, NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger))
+	river.AddWorker(workers, withTimeout(NewPollWorker(deps.Pool, deps.Poller, cfg, deps.Logger, deps.Metrics), timeouts.Poll))
+	river.AddWorker(workers, withTimeout(NewDeliverWorker(deps.Pool, deps.Sender, cfg.Webhook, deps.Logger, deps.Metrics), timeouts.Deliver))
+	river.AddWorker(workers, withTimeout(NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger), timeouts.Maintenance))
 
 	queues := map[string]river.QueueConfig{
 		// Poll jobs inserted before they named their provider.
@@ -86,25 +100,28 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	for _, p := range sess.Providers() {
 		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
 	}
+	svc.queues = slices.Sorted(maps.Keys(queues))
 	driver := riverpgxv5.New(deps.Pool)
 	svc.sched = &lookaheadScheduler{pool: deps.Pool, driver: driver, schema: deps.Schema, logger: deps.Logger}
 	client, err := river.NewClient(driver, &river.Config{
-		Schema:     deps.Schema,
-		Logger:     deps.Logger.With("component", "river"),
-		Queues:     queues,
-		Workers:    workers,
-		JobTimeout: deps.JobTimeout,
+		ID:      clientID,
+		Schema:  deps.Schema,
+		Logger:  deps.Logger.With("component", "river"),
+		Queues:  queues,
+		Workers: workers,
+		// River's client-wide timeout, which its rescue horizon may not
+		// undercut; each kind's own Timeout applies first.
+		JobTimeout: max(timeouts.Poll, timeouts.Deliver),
 		// Completed jobs hold no personal data (ids and poll progress only),
 		// and are kept as long as the data they led to.
 		CompletedJobRetentionPeriod: cfg.Retention.RedactAfter,
-		RescueStuckJobsAfter:        deps.RescueStuckJobsAfter,
+		RescueStuckJobsAfter:        timeouts.RescueAfter,
 		FetchPollInterval:           cfg.FetchPollInterval,
 		FetchCooldown:               cfg.RiverFetchCooldown(),
 		Middleware:                  deps.Middleware,
+		// The only periodic job: retention, once per Retention.Interval.
+		// The sweep is a goroutine (see sweeper), not a job.
 		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.Retention.Interval),
 				func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
@@ -115,29 +132,37 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	}
 	svc.Client = client
 	svc.enqueuer = NewEnqueuer(deps.Pool, client, deps.Schema, deps.Logger)
-	sweep.enqueuer = svc.enqueuer
+	svc.sweeper = &sweeper{enqueuer: svc.enqueuer, interval: cfg.SweepInterval, logger: deps.Logger}
+	svc.reclaimer = NewReclaimer(deps.Pool, clientID, deps.Logger, ReclaimInterval)
 	return svc, nil
 }
 
-// Start starts working jobs and listening for sessions inserted by SQL. It
-// returns once River runs and the listener is in place (or ctx ends).
+// Start takes the worker's liveness lock, starts working jobs, listening
+// for sessions inserted by SQL, the sweep and the reclaimer. It returns once
+// River runs and the listener is in place (or ctx ends).
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.reclaimer.Lock(ctx); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
 	if err := s.Client.Start(ctx); err != nil {
+		s.reclaimer.Unlock(context.WithoutCancel(ctx))
 		return fmt.Errorf("jobs: start river: %w", err)
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	ready := make(chan struct{})
-	schedDone := make(chan struct{})
-	go func() {
-		defer close(schedDone)
-		s.sched.run(lctx)
-	}()
-	go func() {
-		defer close(s.done)
-		s.enqueuer.Listen(lctx, ready)
-		<-schedDone
-	}()
+	for _, run := range []func(context.Context){
+		func(ctx context.Context) { s.enqueuer.Listen(ctx, ready) },
+		s.sched.run,
+		s.sweeper.run,
+		s.reclaimer.Run,
+	} {
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			run(lctx)
+		}()
+	}
 	select {
 	case <-ready:
 	case <-ctx.Done():
@@ -152,14 +177,16 @@ func (s *Service) Start(ctx context.Context) error {
 // Started reports whether Start succeeded and Stop has not been called.
 func (s *Service) Started() bool { return s.started.Load() }
 
-// Stop stops the listener, then River: running jobs get until ctx ends to
-// finish; past that they are cancelled and go back to be worked again.
+// Stop stops the listener, the sweep and the reclaimer, then River: running
+// jobs get until ctx ends to finish; past that they are cancelled and go
+// back to be worked again. The liveness lock goes last.
 func (s *Service) Stop(ctx context.Context) error {
 	s.started.Store(false)
 	if s.cancel != nil {
 		s.cancel()
-		<-s.done
+		s.done.Wait()
 	}
+	defer s.reclaimer.Unlock(context.WithoutCancel(ctx))
 	if err := s.Client.Stop(ctx); err != nil {
 		// Soft stop timed out: cancel what still runs. Cancelled jobs are
 		// retried, snoozed ones keep their schedule: nothing is lost.
@@ -171,6 +198,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Queues are the River queues the service works.
+func (s *Service) Queues() []string { return slices.Clone(s.queues) }
 
 // EnqueuePending runs the sweep once, now.
 func (s *Service) EnqueuePending(ctx context.Context) (int, error) {

@@ -1,5 +1,7 @@
 // Package logging builds pollhook's slog logger: tint's coloured lines when
 // the output is a terminal, JSON otherwise, unless a format is forced.
+// Durations are written in milliseconds in JSON ("duration_ms": 1.5), and
+// River's routine timer messages are logged at DEBUG, not INFO.
 package logging
 
 import (
@@ -54,9 +56,11 @@ func New(w io.Writer, level slog.Level, format Format) *slog.Logger {
 		}
 	}
 	if format == FormatText {
-		return slog.New(tint.NewHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w)}))
+		return slog.New(quietHandler{tint.NewHandler(w, &tint.Options{
+			Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w), ReplaceAttr: textDuration,
+		})})
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(quietHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonDuration})})
 }
 
 // isTerminal reports whether w is a character device such as a terminal.

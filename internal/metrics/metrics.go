@@ -1,7 +1,9 @@
 // Package metrics defines pollhook's Prometheus metrics.
 //
 // Every label takes its values from a bounded set (flows, results, states,
-// queues, configured account names): never a session id or a URL.
+// queues, configured account names): never a session id or a URL. New
+// creates every series of those sets at zero, so a rule or a dashboard sees
+// a flat line, not a missing series, before the first event.
 package metrics
 
 import (
@@ -9,6 +11,39 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Delivery attempt results, the values of pollhook_delivery_attempts_total's
+// result label.
+const (
+	// AttemptSucceeded is a 2xx answer.
+	AttemptSucceeded = "succeeded"
+	// AttemptFailed is any other answer, a timeout or a connection error.
+	AttemptFailed = "failed"
+	// AttemptGone is a 410 Gone answer: the subscriber is disabled.
+	AttemptGone = "gone"
+	// AttemptRefused is an address the SSRF guard refused to call.
+	AttemptRefused = "refused"
+)
+
+// AttemptResults lists every attempt result.
+func AttemptResults() []string {
+	return []string{AttemptSucceeded, AttemptFailed, AttemptGone, AttemptRefused}
+}
+
+// Labels are the bounded label sets whose series New creates at zero.
+type Labels struct {
+	// Flows are the flows a session may have.
+	Flows []string
+	// PollResults are the values of pollhook_polls_total's result label.
+	PollResults []string
+	// TerminalStates are the states a session may end in.
+	TerminalStates []string
+	// Accounts maps each provider to its configured account names
+	// (including any "unconfigured" catch-all).
+	Accounts map[string][]string
+	// DeliveryStates are the states a delivery may finish in.
+	DeliveryStates []string
+}
 
 // Metrics holds pollhook's collectors. A nil *Metrics records nothing, so
 // code under test may pass nil.
@@ -18,14 +53,17 @@ type Metrics struct {
 	pollLag            prometheus.Histogram
 	terminal           *prometheus.CounterVec
 	timeToTerminal     *prometheus.HistogramVec
-	deliveries         *prometheus.CounterVec
-	deliveryLatency    *prometheus.HistogramVec
+	attempts           *prometheus.CounterVec
+	attemptLatency     *prometheus.HistogramVec
+	finished           *prometheus.CounterVec
+	deliveryLatency    prometheus.Histogram
 	credentialFailures *prometheus.CounterVec
 	subscribersOff     prometheus.Counter
 }
 
-// New creates the collectors and registers them with reg.
-func New(reg prometheus.Registerer) *Metrics {
+// New creates the collectors, registers them with reg and initialises
+// every series of labels at zero.
+func New(reg prometheus.Registerer, labels Labels) *Metrics {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pollhook_polls_total",
@@ -50,15 +88,24 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from registration to terminal state.",
 			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12),
 		}, []string{"flow"}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollhook_deliveries_total",
-			Help: "Webhook delivery attempts by result (succeeded, failed, gone, refused, paused).",
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pollhook_delivery_attempts_total",
+			Help: "Webhook POST attempts by result (succeeded, failed, gone, refused).",
 		}, []string{"result"}),
-		deliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		attemptLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pollhook_delivery_duration_seconds",
 			Help:    "Latency of one webhook POST.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 13),
 		}, []string{"result"}),
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pollhook_deliveries_finished_total",
+			Help: "Deliveries reaching a final state: succeeded, failed (retries exhausted), paused (subscriber disabled).",
+		}, []string{"state"}),
+		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pollhook_delivery_latency_seconds",
+			Help:    "Time from a delivery's creation (the session's terminal state) to its successful POST, retries included.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400},
+		}),
 		credentialFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pollhook_credentials_failures_total",
 			Help: "Polls refused for credentials, by provider and configured account.",
@@ -68,9 +115,36 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Subscribers disabled automatically (410 Gone or failing too long).",
 		}),
 	}
-	reg.MustRegister(m.polls, m.pollLatency, m.pollLag, m.terminal, m.timeToTerminal, m.deliveries,
-		m.deliveryLatency, m.credentialFailures, m.subscribersOff)
+	reg.MustRegister(m.polls, m.pollLatency, m.pollLag, m.terminal, m.timeToTerminal, m.attempts,
+		m.attemptLatency, m.finished, m.deliveryLatency, m.credentialFailures, m.subscribersOff)
+	m.initialise(labels)
 	return m
+}
+
+// initialise creates every series of labels at zero.
+func (m *Metrics) initialise(labels Labels) {
+	for _, flow := range labels.Flows {
+		m.pollLatency.WithLabelValues(flow)
+		m.timeToTerminal.WithLabelValues(flow)
+		for _, result := range labels.PollResults {
+			m.polls.WithLabelValues(flow, result)
+		}
+		for _, state := range labels.TerminalStates {
+			m.terminal.WithLabelValues(flow, state)
+		}
+	}
+	for _, result := range AttemptResults() {
+		m.attempts.WithLabelValues(result)
+		m.attemptLatency.WithLabelValues(result)
+	}
+	for _, state := range labels.DeliveryStates {
+		m.finished.WithLabelValues(state)
+	}
+	for provider, accounts := range labels.Accounts {
+		for _, account := range accounts {
+			m.credentialFailures.WithLabelValues(provider, account)
+		}
+	}
 }
 
 // Poll records one provider call.
@@ -99,13 +173,28 @@ func (m *Metrics) Terminal(flow, state string, sinceRegistration time.Duration) 
 	m.timeToTerminal.WithLabelValues(flow).Observe(sinceRegistration.Seconds())
 }
 
-// Delivery records one webhook attempt.
+// Delivery records one webhook POST attempt with its result (one of
+// AttemptResults).
 func (m *Metrics) Delivery(result string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.deliveries.WithLabelValues(result).Inc()
-	m.deliveryLatency.WithLabelValues(result).Observe(d.Seconds())
+	m.attempts.WithLabelValues(result).Inc()
+	m.attemptLatency.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// DeliveryFinished records a delivery reaching a final state (succeeded,
+// failed or paused). For a success, sinceCreated (the delivery's age, that
+// is the time since the session's terminal state) feeds the delivery
+// latency histogram.
+func (m *Metrics) DeliveryFinished(state string, sinceCreated time.Duration) {
+	if m == nil {
+		return
+	}
+	m.finished.WithLabelValues(state).Inc()
+	if state == AttemptSucceeded {
+		m.deliveryLatency.Observe(max(sinceCreated, 0).Seconds())
+	}
 }
 
 // CredentialsFailure records a poll refused for credentials. account must be

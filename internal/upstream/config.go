@@ -9,10 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// Version is pollhook's version, sent in the default User-Agent.
-const Version = "0.1.0"
+	"github.com/pollhook/pollhook/internal/version"
+)
 
 // Defaults of Config.
 const (
@@ -46,7 +45,7 @@ type Config struct {
 	// MaxBodyBytes is the largest answer body read (default 1 MiB); a larger
 	// answer is a transient failure.
 	MaxBodyBytes int64
-	// UserAgent is the User-Agent header (default "pollhook/" + Version).
+	// UserAgent is the User-Agent header (default version.UserAgent(): "pollhook/<version>").
 	UserAgent string
 }
 
@@ -109,7 +108,7 @@ func (c Config) withDefaults() Config {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.UserAgent == "" {
-		c.UserAgent = "pollhook/" + Version
+		c.UserAgent = version.UserAgent()
 	}
 	c.FortID.BaseURL = strings.TrimRight(c.FortID.BaseURL, "/")
 	c.Marksign.BaseURL = strings.TrimRight(c.Marksign.BaseURL, "/")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/version"
 )
 
 func TestConfigFromEnviron(t *testing.T) {
@@ -21,7 +23,7 @@ func TestConfigFromEnviron(t *testing.T) {
 		{name: "empty: defaults", env: nil, want: func(t *testing.T, c Config) {
 			if c.Marksign.BaseURL != DefaultMarksignURL || c.FortID.BaseURL != "" || c.RequestTimeout != DefaultRequestTimeout ||
 				c.ConnectTimeout != DefaultConnectTimeout || c.MaxConns != DefaultMaxConns || c.MaxBodyBytes != DefaultMaxBodyBytes ||
-				c.UserAgent != "pollhook/"+Version || len(c.FortID.Accounts)+len(c.Marksign.Accounts) != 0 {
+				c.UserAgent != version.UserAgent() || len(c.FortID.Accounts)+len(c.Marksign.Accounts) != 0 {
 				t.Errorf("Config = %+v", c)
 			}
 		}},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/version"
 )
 
 func TestFortIDPoll(t *testing.T) {
@@ -112,7 +114,7 @@ func TestFortIDPoll(t *testing.T) {
 			if got := r.Header.Get("X-API-KEY"); got != testAPIKey {
 				t.Errorf("X-API-KEY = %q", got)
 			}
-			if got := r.Header.Get("User-Agent"); got != "pollhook/"+Version {
+			if got := r.Header.Get("User-Agent"); got != version.UserAgent() {
 				t.Errorf("User-Agent = %q", got)
 			}
 			if res.Err != nil && strings.Contains(res.Err.Error(), testAPIKey) {

@@ -1,0 +1,74 @@
+package healthcheck
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ addr, want, err string }{
+		{addr: "127.0.0.1:8080", want: "http://127.0.0.1:8080/readyz"},
+		{addr: "0.0.0.0:8080", want: "http://127.0.0.1:8080/readyz"},
+		{addr: ":9000", want: "http://127.0.0.1:9000/readyz"},
+		{addr: "[::]:8080", want: "http://[::1]:8080/readyz"},
+		{addr: "worker.internal:80", want: "http://worker.internal:80/readyz"},
+		{addr: "127.0.0.1:0", err: "no fixed port"},
+		{addr: "8080", err: "missing port"},
+	}
+	for _, tt := range tests {
+		got, err := URL(tt.addr, "/readyz")
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("URL(%q) = %q, %v; want error %q", tt.addr, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("URL(%q) = %q, %v; want %q", tt.addr, got, err, tt.want)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			_, _ = w.Write([]byte("ready\n"))
+		case "/redirect":
+			http.Redirect(w, r, "/ok", http.StatusFound)
+		default:
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/ok"
+	_ = ln.Close()
+	tests := []struct{ url, body, err string }{
+		{url: srv.URL + "/ok", body: "ready"},
+		{url: srv.URL + "/down", err: "HTTP 503 database unreachable"},
+		{url: srv.URL + "/redirect", err: "HTTP 302"},
+		{url: closed, err: "not healthy"},
+	}
+	for _, tt := range tests {
+		body, err := Check(context.Background(), tt.url)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("Check(%s) = %q, %v; want error %q", tt.url, body, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || body != tt.body {
+			t.Errorf("Check(%s) = %q, %v; want %q", tt.url, body, err, tt.body)
+		}
+	}
+}
