@@ -296,6 +296,9 @@ func saveProfile(ctx context.Context, addr string, d time.Duration, path string)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("profile: HTTP %d", resp.StatusCode)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)

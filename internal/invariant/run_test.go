@@ -146,18 +146,21 @@ func (s *session) effectiveDeadline() time.Time {
 
 // run is one run's world.
 type run struct {
-	p        params
-	t        testing.TB
-	start    time.Time
-	tdb      *testdb.DB
-	prov     *provider
-	rc       *harness.Receiver
-	apiKey   string
-	token    string
-	bin      string
-	logPath  string
-	mainKey  string // one for the run: a restarted worker opens what the first sealed
-	sessions []*session
+	p       params
+	t       testing.TB
+	start   time.Time
+	tdb     *testdb.DB
+	prov    *provider
+	rc      *harness.Receiver
+	apiKey  string
+	token   string
+	bin     string
+	logPath string
+	mainKey string // one for the run: a restarted worker opens what the first sealed
+	// hookSecret signs the subscriber's webhooks; like the keys, it must
+	// appear in no log, metric or job.
+	hookSecret string
+	sessions   []*session
 
 	mu      sync.Mutex
 	proc    *harness.Process
@@ -328,7 +331,14 @@ func (r *run) scrape() {
 
 // leak returns what secret or canary line contains, or "".
 func (r *run) leak(line string) string {
-	for _, s := range []string{r.apiKey, r.token, canaryPrefix} {
+	secrets := []string{r.apiKey, r.token, canaryPrefix}
+	if _, key, ok := strings.Cut(r.mainKey, ":"); ok && key != "" {
+		secrets = append(secrets, key)
+	}
+	if b64 := strings.TrimPrefix(r.hookSecret, "whsec_"); b64 != "" {
+		secrets = append(secrets, b64)
+	}
+	for _, s := range secrets {
 		if strings.Contains(line, s) {
 			return fmt.Sprintf("%q in %.300q", s, line)
 		}
@@ -350,6 +360,7 @@ func execute(ctx context.Context, t testing.TB, bin string, p params) *run {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.hookSecret = secret
 	var hookURL string
 	r.rc, hookURL = harness.ServeReceiver(t, secret)
 	// A tenth of the deliveries fail: retries must keep the one webhook-id.

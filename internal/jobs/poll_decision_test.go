@@ -190,3 +190,27 @@ func TestDecideNeverSkipsTheLastPoll(t *testing.T) {
 		}
 	}
 }
+
+// TestFinalPollLead pins how long before the deadline the final poll is
+// due: FinalPollLead for long windows, a tenth of a short window, but
+// never less than 750 ms (or half the window) so that a loaded worker's
+// pickup lag cannot push the final poll past the deadline.
+func TestFinalPollLead(t *testing.T) {
+	t.Parallel()
+	p := jobs.PollPolicy{FinalPollLead: 2 * time.Second}
+	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ window, lead time.Duration }{
+		{400 * time.Millisecond, 200 * time.Millisecond},
+		{time.Second, 500 * time.Millisecond},
+		{1260 * time.Millisecond, 630 * time.Millisecond},
+		{3 * time.Second, 750 * time.Millisecond},
+		{10 * time.Second, time.Second},
+		{20 * time.Second, 2 * time.Second},
+		{5 * time.Minute, 2 * time.Second},
+	} {
+		deadline := t0.Add(tt.window)
+		if got := deadline.Sub(jobs.FinalPollAt(p, t0, deadline)); got != tt.lead {
+			t.Errorf("window %s: final poll %s before the deadline, want %s", tt.window, got, tt.lead)
+		}
+	}
+}
