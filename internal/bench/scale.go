@@ -89,7 +89,8 @@ type ScaleStep struct {
 	// LagUnderTarget is the exact share of the window's polls whose lag was
 	// at most the target.
 	LagUnderTarget float64 `json:"lag_share_under_target"`
-	// Held reports whether lag p99 stayed under the target.
+	// Held reports whether lag p99 stayed under the target with at least
+	// 90 % of the expected polls made.
 	Held bool `json:"held"`
 	// RSS and PeakRSS are the worker's VmRSS and VmHWM at the window's
 	// end, in bytes.
@@ -277,7 +278,9 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	}
 	step.LagP50, step.LagP99 = Seconds(lag.quantile(.50)), Seconds(lag.quantile(.99))
 	step.LagUnderTarget = lag.fractionAtMost(sc.LagTarget.Seconds())
-	step.Held = step.LagUnderTarget >= 0.99 && step.InFlight == s
+	// Held needs the polls too: a stalled worker polls little, and what
+	// little it polls may be on time.
+	step.Held = step.LagUnderTarget >= 0.99 && step.InFlight == s && step.PollsPerSecond >= 0.9*step.ExpectedPollsPerSecond
 	return step, nil
 }
 

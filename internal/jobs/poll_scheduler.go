@@ -41,9 +41,21 @@ type lookaheadScheduler struct {
 	logger *slog.Logger
 }
 
-// run schedules until ctx ends.
+// run schedules until ctx ends, and keeps river_job's planner statistics
+// fresh enough for the scheduling query (see analyzeIfStale).
 func (s *lookaheadScheduler) run(ctx context.Context) {
+	var lastCheck time.Time
 	everyTick(ctx, scheduleEvery, func() {
+		if time.Since(lastCheck) >= statsCheckEvery {
+			lastCheck = time.Now()
+			analyzed, err := analyzeIfStale(ctx, s.pool, s.schema)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.logger.WarnContext(ctx, "refreshing river_job's planner statistics failed", "error", err)
+			case analyzed:
+				s.logger.DebugContext(ctx, "river_job's planner statistics were stale: analyzed")
+			}
+		}
 		if _, err := s.once(ctx); err != nil && ctx.Err() == nil {
 			s.logger.WarnContext(ctx, "scheduling snoozed jobs ahead failed; River's own scheduler still runs", "error", err)
 		}
