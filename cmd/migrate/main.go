@@ -11,14 +11,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/pollhook/pollhook/internal/cmdline"
 	"github.com/pollhook/pollhook/internal/db"
-	"github.com/pollhook/pollhook/internal/version"
 )
 
 // Exit codes.
@@ -55,19 +54,8 @@ func main() {
 // exit code.
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "migrate: %v\n\n%s", err, usage)
-		return exitUsage
-	case *showVersion:
-		fmt.Fprintln(stdout, version.Line("migrate"))
-		return exitOK
+	if code, stop := cmdline.Parse(fs, args, usage, stdout, stderr); stop {
+		return code
 	}
 	rest := fs.Args()
 	if len(rest) == 1 && rest[0] == "help" {

@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/cmdline"
 	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/daemon"
 	"github.com/pollhook/pollhook/internal/logging"
@@ -69,19 +69,8 @@ func main() {
 // returns its exit code.
 func run(args []string, stdout, stderr io.Writer, env config.Env) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "worker: %v\n\n%s", err, usage)
-		return exitUsage
-	case *showVersion:
-		fmt.Fprintln(stdout, version.Line("worker"))
-		return exitOK
+	if code, stop := cmdline.Parse(fs, args, usage, stdout, stderr); stop {
+		return code
 	}
 	switch rest := fs.Args(); {
 	case len(rest) == 0:
