@@ -64,7 +64,6 @@ type Service struct {
 	// Client is the River client; use it to insert jobs or to mount River UI.
 	Client    *river.Client[pgx.Tx]
 	enqueuer  *Enqueuer
-	sched     *lookaheadScheduler
 	sweeper   *sweeper
 	reclaimer *Reclaimer
 	queues    []string
@@ -102,7 +101,6 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	}
 	svc.queues = slices.Sorted(maps.Keys(queues))
 	driver := riverpgxv5.New(deps.Pool)
-	svc.sched = &lookaheadScheduler{pool: deps.Pool, driver: driver, schema: deps.Schema, logger: deps.Logger}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      clientID,
 		Schema:  deps.Schema,
@@ -153,7 +151,6 @@ func (s *Service) Start(ctx context.Context) error {
 	ready := make(chan struct{})
 	for _, run := range []func(context.Context){
 		func(ctx context.Context) { s.enqueuer.Listen(ctx, ready) },
-		s.sched.run,
 		s.sweeper.run,
 		s.reclaimer.Run,
 	} {
