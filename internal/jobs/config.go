@@ -26,6 +26,8 @@ const (
 	DefaultFetchPollInterval = 100 * time.Millisecond
 	// DefaultFetchCooldown is Config.FetchCooldown.
 	DefaultFetchCooldown = 25 * time.Millisecond
+	// DefaultDeliverFetchCooldown is Config.DeliverFetchCooldown.
+	DefaultDeliverFetchCooldown = 2 * time.Millisecond
 	// DefaultPollWorkers is Config.PollWorkers.
 	DefaultPollWorkers = 200
 	// DefaultDeliverWorkers is Config.DeliverWorkers.
@@ -88,6 +90,14 @@ type Config struct {
 	// with MaxWorkers it caps a queue's job rate. River runs with
 	// RiverFetchCooldown, which never exceeds FetchPollInterval.
 	FetchCooldown time.Duration
+	// DeliverFetchCooldown is FetchCooldown of the deliver queue, and
+	// River's own client-wide cooldown, which also spaces its insert
+	// notifications per queue. A delivery job is inserted by the handoff
+	// and wanted at once: with the poll queues' cooldown it waited on
+	// average half of it for its fetch, and a notification suppressed
+	// within the cooldown of the one before left it to the next fetch poll
+	// (terminal answer to webhook p99 81 ms; docs/BENCHMARKS.md).
+	DeliverFetchCooldown time.Duration
 	// PollWorkers is the number of concurrent poll jobs per process and
 	// provider: each provider has its own queue (jobargs.QueuePollFor) with this many
 	// slots unless ProviderWorkers says otherwise, so a slow or dead provider
@@ -148,14 +158,19 @@ func (c Config) PollWorkersFor(p upstream.Provider) int {
 // DefaultConfig returns the documented defaults.
 //
 // Marksign sessions give the user about two minutes and stay readable about
-// five minutes after completion, and comparable clients poll every 1-3 s: so
-// polls start at 1 s, grow by 1.5 to at most 5 s, and stop 5 minutes after
-// registration. FortID publishes no defaults for its timeout and grace, so
+// five minutes after completion, and comparable clients poll every 1-3 s.
+// Most people confirm on their phone within the first 20 s, and each second
+// until the next poll is a second the app waits: so polls start at 750 ms
+// and grow gently, by 1.08, passing 2 s about 16 s after registration and
+// reaching their 5 s maximum after about 53 s, where only abandoned sessions
+// remain. They stop 5 minutes after registration. (docs/BENCHMARKS.md,
+// "Detection delay", weighs delay against provider load: 1 s growing by 1.5
+// polled half as often in the first 20 s and detected twice as late.) FortID publishes no defaults for its timeout and grace, so
 // both are settings (5 min and 1 min unless configured); its polls start at
 // 2 s and grow to at most 15 s.
 func DefaultConfig() Config {
 	marksign := FlowConfig{
-		Backoff:  Backoff{Initial: time.Second, Multiplier: 1.5, Max: 5 * time.Second, Randomization: 0.1},
+		Backoff:  Backoff{Initial: 750 * time.Millisecond, Multiplier: 1.08, Max: 5 * time.Second, Randomization: 0.1},
 		Deadline: DefaultMarksignDeadline,
 	}
 	return Config{
@@ -176,6 +191,7 @@ func DefaultConfig() Config {
 		SweepInterval:         DefaultSweepInterval,
 		FetchPollInterval:     DefaultFetchPollInterval,
 		FetchCooldown:         DefaultFetchCooldown,
+		DeliverFetchCooldown:  DefaultDeliverFetchCooldown,
 		PollWorkers:           DefaultPollWorkers,
 		ProviderRetryAfterMax: DefaultProviderRetryAfterMax,
 		FinalPollLead:         DefaultFinalPollLead,
@@ -213,8 +229,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("credentials backoff %s must be positive", c.CredentialsBackoff)
 	case c.SweepInterval <= 0:
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
-	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0:
-		return fmt.Errorf("fetch poll interval %s and cooldown %s must be positive", c.FetchPollInterval, c.FetchCooldown)
+	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.DeliverFetchCooldown <= 0:
+		return fmt.Errorf("fetch poll interval %s and cooldowns %s (deliver %s) must be positive", c.FetchPollInterval, c.FetchCooldown, c.DeliverFetchCooldown)
 	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead <= 0 || c.LogAggregateEvery < 0:
 		return fmt.Errorf("provider retry-after max %s and log aggregation %s must not be negative, final poll lead %s must be positive",
 			c.ProviderRetryAfterMax, c.LogAggregateEvery, c.FinalPollLead)
@@ -234,6 +250,12 @@ func (c Config) Validate() error {
 // refuses a cooldown longer than the poll interval).
 func (c Config) RiverFetchCooldown() time.Duration {
 	return min(c.FetchCooldown, c.FetchPollInterval)
+}
+
+// RiverDeliverFetchCooldown is DeliverFetchCooldown as River runs it: never
+// longer than FetchPollInterval nor shorter than River's 1 ms minimum.
+func (c Config) RiverDeliverFetchCooldown() time.Duration {
+	return max(min(c.DeliverFetchCooldown, c.FetchPollInterval), time.Millisecond)
 }
 
 // defaultDeadline is how long after registration a session of flow may be

@@ -91,14 +91,18 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	river.AddWorker(workers, withTimeout(NewDeliverWorker(deps.Pool, deps.Sender, cfg.Webhook, deps.Logger, deps.Metrics), timeouts.Deliver))
 	river.AddWorker(workers, withTimeout(NewRetentionWorker(deps.Pool, cfg.Retention, deps.Logger), timeouts.Maintenance))
 
+	// The poll queues fetch at most every FetchCooldown, in batches; the
+	// deliver queue and River's insert notifications follow
+	// DeliverFetchCooldown, so a handoff's delivery is fetched at once.
+	pollCooldown := cfg.RiverFetchCooldown()
 	queues := map[string]river.QueueConfig{
 		// Poll jobs inserted before they named their provider.
-		jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers},
+		jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers, FetchCooldown: pollCooldown},
 		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
 		river.QueueDefault:   {MaxWorkers: 5},
 	}
 	for _, p := range sess.Providers() {
-		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p)}
+		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p), FetchCooldown: pollCooldown}
 	}
 	svc.queues = slices.Sorted(maps.Keys(queues))
 	driver := riverpgxv5.New(deps.Pool)
@@ -116,7 +120,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 		CompletedJobRetentionPeriod: cfg.Retention.RedactAfter,
 		RescueStuckJobsAfter:        timeouts.RescueAfter,
 		FetchPollInterval:           cfg.FetchPollInterval,
-		FetchCooldown:               cfg.RiverFetchCooldown(),
+		FetchCooldown:               cfg.RiverDeliverFetchCooldown(),
 		Middleware:                  deps.Middleware,
 		// The only periodic job: retention, once per Retention.Interval.
 		// The sweep is a goroutine (see sweeper), not a job.
