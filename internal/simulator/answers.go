@@ -1,19 +1,16 @@
 package simulator
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/simulator/personcert"
 )
 
 // answer is one HTTP answer of the simulator.
@@ -79,59 +76,37 @@ type certificate struct {
 	Value     string `json:"value"`
 }
 
+// person is the test person as a certificate subject.
+var person = personcert.Person{Country: personCountry, Surname: personSurname, GivenName: personGivenName, Code: personCode}
+
 // newCertificate makes a real X.509 certificate for the test person, signed
 // by a throwaway key. Its value is, like Marksign's, the base64 of the
 // base64 DER.
 func newCertificate() (certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		return certificate{}, err
-	}
 	notBefore := time.Now().UTC().Truncate(24*time.Hour).AddDate(-1, 0, 0)
 	notAfter := notBefore.AddDate(5, 0, 0)
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return certificate{}, err
 	}
-	cn := personSurname + "," + personGivenName + "," + personCode
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{
-			Country:      []string{personCountry},
-			CommonName:   cn,
-			SerialNumber: "PNO" + personCountry + "-" + personCode,
-			ExtraNames: []pkix.AttributeTypeAndValue{
-				{Type: asn1.ObjectIdentifier{2, 5, 4, 4}, Value: personSurname},
-				{Type: asn1.ObjectIdentifier{2, 5, 4, 42}, Value: personGivenName},
-			},
-		},
-		NotBefore: notBefore,
-		NotAfter:  notAfter,
-		KeyUsage:  x509.KeyUsageDigitalSignature,
-	}
-	issuer := &x509.Certificate{Subject: pkix.Name{
-		Country:      []string{"EE"},
-		Organization: []string{"AS Sertifitseerimiskeskus"},
-		CommonName:   "TEST of ESTEID-SK 2015",
-	}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, key)
+	der, err := personcert.New(person, serial, notBefore, notAfter)
 	if err != nil {
 		return certificate{}, err
 	}
 	c := certificate{
-		Name:      fmt.Sprintf("/C=%s/CN=%s/SN=%s/GN=%s/serialNumber=PNO%s-%s", personCountry, cn, personSurname, personGivenName, personCountry, personCode),
+		Name:      fmt.Sprintf("/C=%s/CN=%s/SN=%s/GN=%s/serialNumber=%s", personCountry, person.CommonName(), personSurname, personGivenName, person.SerialNumber()),
 		ValidFrom: notBefore.Format(time.DateOnly),
 		ValidTo:   notAfter.Format(time.DateOnly),
-		Value:     base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString(der))),
+		Value:     personcert.MarksignValue(der),
 	}
 	c.Subject.Country = personCountry
-	c.Subject.CommonName = cn
+	c.Subject.CommonName = person.CommonName()
 	c.Subject.Surname = personSurname
 	c.Subject.Name = personGivenName
-	c.Subject.SerialNumber = "PNO" + personCountry + "-" + personCode
-	c.Issuer.Country = "EE"
-	c.Issuer.Organisation = "AS Sertifitseerimiskeskus"
-	c.Issuer.CommonName = "TEST of ESTEID-SK 2015"
+	c.Subject.SerialNumber = person.SerialNumber()
+	c.Issuer.Country = personcert.IssuerCountry
+	c.Issuer.Organisation = personcert.IssuerOrganisation
+	c.Issuer.CommonName = personcert.IssuerCommonName
 	return c, nil
 }
 

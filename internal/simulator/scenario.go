@@ -99,21 +99,20 @@ type Scenario struct {
 	TerminalAt time.Time `json:"terminal_at,omitzero"`
 }
 
-// scenarioJSON is Scenario's JSON form.
+// scenarioFields is Scenario without its methods, so that scenarioJSON can
+// embed it without recursing into MarshalJSON and UnmarshalJSON.
+type scenarioFields Scenario
+
+// scenarioJSON is Scenario's JSON form: its fields, with Delay as raw JSON
+// (Scenario.Delay itself is hidden from JSON).
 type scenarioJSON struct {
-	InProgressPolls int             `json:"in_progress_polls"`
-	Outcome         Outcome         `json:"outcome"`
-	Failures        int             `json:"failures,omitempty"`
-	GracePolls      int             `json:"grace_polls,omitempty"`
-	ErrorCode       int             `json:"error_code,omitempty"`
-	Delay           json.RawMessage `json:"delay,omitempty"`
-	TerminalAt      time.Time       `json:"terminal_at,omitzero"`
+	scenarioFields
+	Delay json.RawMessage `json:"delay,omitempty"`
 }
 
 // MarshalJSON writes Delay as a Go duration string.
 func (sc Scenario) MarshalJSON() ([]byte, error) {
-	out := scenarioJSON{InProgressPolls: sc.InProgressPolls, Outcome: sc.Outcome, Failures: sc.Failures,
-		GracePolls: sc.GracePolls, ErrorCode: sc.ErrorCode, TerminalAt: sc.TerminalAt}
+	out := scenarioJSON{scenarioFields: scenarioFields(sc)}
 	if sc.Delay != 0 {
 		out.Delay, _ = json.Marshal(sc.Delay.String())
 	}
@@ -126,8 +125,7 @@ func (sc *Scenario) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*sc = Scenario{InProgressPolls: in.InProgressPolls, Outcome: in.Outcome, Failures: in.Failures,
-		GracePolls: in.GracePolls, ErrorCode: in.ErrorCode, TerminalAt: in.TerminalAt}
+	*sc = Scenario(in.scenarioFields)
 	if len(in.Delay) == 0 || string(in.Delay) == "null" {
 		return nil
 	}

@@ -159,9 +159,7 @@ func (s *Simulator) SetScenario(id string, sc Scenario) error {
 
 // Scenario returns the scenario id follows.
 func (s *Simulator) Scenario(id string) Scenario {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.sessions[id]; ok {
+	if st, ok := s.snapshot(id); ok {
 		return st.scenario
 	}
 	return s.scenarioFor(id)
@@ -170,33 +168,33 @@ func (s *Simulator) Scenario(id string) Scenario {
 // Polls returns the number of polls of id answered so far, chaos answers and
 // refused credentials included.
 func (s *Simulator) Polls(id string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.sessions[id]; ok {
-		return st.polls
-	}
-	return 0
+	st, _ := s.snapshot(id)
+	return st.polls
 }
 
 // ScriptedPolls returns the number of polls of id answered by its scenario.
 func (s *Simulator) ScriptedPolls(id string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.sessions[id]; ok {
-		return st.scripted
-	}
-	return 0
+	st, _ := s.snapshot(id)
+	return st.scripted
 }
 
 // TerminalSince returns when id was first answered with a terminal answer;
 // false if it has not been.
 func (s *Simulator) TerminalSince(id string) (time.Time, bool) {
+	st, _ := s.snapshot(id)
+	return st.terminalSince, !st.terminalSince.IsZero()
+}
+
+// snapshot returns a copy of what the simulator remembers of id, and false
+// (with the zero state) if it remembers nothing.
+func (s *Simulator) snapshot(id string) (sessionState, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.sessions[id]; ok && !st.terminalSince.IsZero() {
-		return st.terminalSince, true
+	st, ok := s.sessions[id]
+	if !ok {
+		return sessionState{}, false
 	}
-	return time.Time{}, false
+	return *st, true
 }
 
 // Reset forgets every id: their scenarios and counts.

@@ -1,13 +1,6 @@
 package upstream
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/base64"
 	"io"
 	"math/big"
 	"net/http"
@@ -16,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/simulator/personcert"
 )
 
 // Secrets used by the tests; the redaction tests search the logs for them.
@@ -29,36 +24,13 @@ const (
 // testCertValue is a whole certificate in the form Marksign sends it (the
 // seed's truncated "value": base64 of the base64 DER), made once.
 var testCertValue = sync.OnceValue(func() string {
-	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	person := personcert.Person{Country: "EE", Surname: "TESTNUMBER", GivenName: "TEN", Code: "60001017705"}
+	der, err := personcert.New(person, big.NewInt(0x5e85128),
+		time.Date(2020, 11, 13, 0, 0, 0, 0, time.UTC), time.Date(2025, 11, 12, 23, 59, 59, 0, time.UTC))
 	if err != nil {
 		panic(err)
 	}
-	oidSurname, oidGivenName := asn1.ObjectIdentifier{2, 5, 4, 4}, asn1.ObjectIdentifier{2, 5, 4, 42}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(0x5e85128),
-		Subject: pkix.Name{
-			Country:      []string{"EE"},
-			CommonName:   "TESTNUMBER,TEN,60001017705",
-			SerialNumber: "PNOEE-60001017705",
-			ExtraNames: []pkix.AttributeTypeAndValue{
-				{Type: oidSurname, Value: "TESTNUMBER"},
-				{Type: oidGivenName, Value: "TEN"},
-			},
-		},
-		NotBefore: time.Date(2020, 11, 13, 0, 0, 0, 0, time.UTC),
-		NotAfter:  time.Date(2025, 11, 12, 23, 59, 59, 0, time.UTC),
-		KeyUsage:  x509.KeyUsageDigitalSignature,
-	}
-	issuer := &x509.Certificate{Subject: pkix.Name{
-		Country:      []string{"EE"},
-		Organization: []string{"AS Sertifitseerimiskeskus"},
-		CommonName:   "TEST of ESTEID-SK 2015",
-	}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString(der)))
+	return personcert.MarksignValue(der)
 })
 
 // Marksign sample bodies, shaped like the seed pages.

@@ -14,10 +14,9 @@ import (
 // ErrNotFound.
 func TestMissingIsNotFound(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app")
 	ctx := context.Background()
 	pool := f.db.Pool
-	f.subscriber(t, "app")
 	missing := f.delivery(t, "app", StatePending, 0) + 1000
 	tests := []struct {
 		op string

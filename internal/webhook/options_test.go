@@ -91,9 +91,8 @@ func TestMatchEvent(t *testing.T) {
 // that does not want an event gets no delivery row.
 func TestEnqueueFilterMatchesMatchEvent(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app")
 	ctx := context.Background()
-	f.subscriber(t, "app")
 	words := []string{"session", "sessions", "subscriber", "delivery", "succeeded", "failed", "disabled", "a", "a_b"}
 	r := rand.New(rand.NewPCG(11, 12))
 	word := func() string { return words[r.IntN(len(words))] }

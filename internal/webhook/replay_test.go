@@ -12,10 +12,9 @@ import (
 
 func TestRedeliver(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app")
 	ctx := context.Background()
 	pool := f.db.Pool
-	f.subscriber(t, "app")
 	id := f.delivery(t, "app", StateFailed, 0)
 	before, _ := LoadDelivery(ctx, pool, id)
 
@@ -73,9 +72,8 @@ func TestRedeliver(t *testing.T) {
 
 func TestRedeliverRollsBack(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app")
 	ctx := context.Background()
-	f.subscriber(t, "app")
 	id := f.delivery(t, "app", StateFailed, 0)
 	tx, err := f.db.Pool.Begin(ctx)
 	if err != nil {
@@ -94,10 +92,8 @@ func TestRedeliverRollsBack(t *testing.T) {
 
 func TestReplayFailed(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app", "other")
 	ctx := context.Background()
-	f.subscriber(t, "app")
-	f.subscriber(t, "other")
 	oldFailed := f.delivery(t, "app", StateFailed, 3*24*time.Hour)
 	failed1 := f.delivery(t, "app", StateFailed, 2*time.Hour)
 	failed2 := f.delivery(t, "app", StateFailed, time.Minute)

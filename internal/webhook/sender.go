@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/retryafter"
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
 // Sender defaults.
@@ -189,9 +190,9 @@ func (s *Sender) send(ctx context.Context, m Message) (int, []byte, time.Duratio
 	}
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set("user-agent", s.cfg.UserAgent)
-	req.Header.Set(HeaderID, m.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(m.Timestamp.Unix(), 10))
-	req.Header.Set(HeaderSignature, sig)
+	req.Header.Set(whsig.HeaderID, m.ID)
+	req.Header.Set(whsig.HeaderTimestamp, strconv.FormatInt(m.Timestamp.Unix(), 10))
+	req.Header.Set(whsig.HeaderSignature, sig)
 
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -9,13 +9,6 @@ import (
 	"github.com/pollhook/pollhook/internal/whsig"
 )
 
-// The Standard Webhooks headers, as package whsig names them.
-const (
-	HeaderID        = whsig.HeaderID
-	HeaderTimestamp = whsig.HeaderTimestamp
-	HeaderSignature = whsig.HeaderSignature
-)
-
 // Sign returns the webhook-signature header of a message: one "v1,<base64>"
 // per "whsec_" secret (HMAC-SHA256) and one "v1a,<base64>" per "whsk_"
 // private key (ed25519), space separated, each over

@@ -9,98 +9,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/event"
 	"github.com/pollhook/pollhook/internal/jobargs"
-	"github.com/pollhook/pollhook/internal/testdb"
 )
-
-// fixture is a migrated schema with an insert-only River client on it.
-type fixture struct {
-	db    *testdb.DB
-	river *river.Client[pgx.Tx]
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	tdb := testdb.New(t)
-	client, err := river.NewClient(riverpgxv5.New(tdb.Pool), &river.Config{Schema: tdb.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{db: tdb, river: client}
-}
-
-func (f *fixture) subscriber(t *testing.T, name string) string {
-	t.Helper()
-	secret, err := CreateSubscriber(context.Background(), f.db.Pool, nil, name, "https://hooks.example.com/"+name+"?token=abc", SubscriberOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secret
-}
-
-// delivery inserts a delivery in state, created age ago.
-func (f *fixture) delivery(t *testing.T, subscriber string, state DeliveryState, age time.Duration) int64 {
-	t.Helper()
-	var id int64
-	err := f.db.Pool.QueryRow(context.Background(), `INSERT INTO deliveries (webhook_id, subscriber, event_type, payload, state, created_at)
-		VALUES ($1, $2, 'session.succeeded', '{"type": "session.succeeded", "data": {"n": 1}}', $3, now() - $4::bigint * interval '1 microsecond')
-		RETURNING id`, NewMessageID(), subscriber, state, age.Microseconds()).Scan(&id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-func (f *fixture) state(t *testing.T, id int64) DeliveryState {
-	t.Helper()
-	d, err := LoadDelivery(context.Background(), f.db.Pool, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.State
-}
-
-// jobRow is a delivery job as River stored it.
-type jobRow struct {
-	ID          int64
-	State       string
-	Queue       string
-	MaxAttempts int
-	Due         bool
-}
-
-func (f *fixture) jobs(t *testing.T, deliveryID int64) []jobRow {
-	t.Helper()
-	rows, err := f.db.Pool.Query(context.Background(), `SELECT id, state::text, queue, max_attempts, scheduled_at <= now()
-		FROM river_job WHERE kind = 'pollhook.deliver' AND (args->>'delivery_id')::bigint = $1 ORDER BY id`, deliveryID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[jobRow])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// inTx runs fn in a committed transaction.
-func (f *fixture) inTx(t *testing.T, fn func(tx pgx.Tx) error) error {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := f.db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
-}
 
 func TestCreateSubscriber(t *testing.T) {
 	t.Parallel()
@@ -183,10 +95,9 @@ func TestLoadDelivery(t *testing.T) {
 
 func TestRecordAttempt(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app")
 	ctx := context.Background()
 	pool := f.db.Pool
-	f.subscriber(t, "app")
 	id := f.delivery(t, "app", StatePending, 0)
 	url := "https://hooks.example.com/app"
 
@@ -263,10 +174,8 @@ func TestRecordAttempt(t *testing.T) {
 
 func TestMarkFailedAndPaused(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app", "off")
 	ctx := context.Background()
-	f.subscriber(t, "app")
-	f.subscriber(t, "off")
 	if _, err := f.db.Pool.Exec(ctx, `UPDATE subscribers SET enabled = false WHERE name = 'off'`); err != nil {
 		t.Fatal(err)
 	}
@@ -300,10 +209,8 @@ func TestMarkFailedAndPaused(t *testing.T) {
 
 func TestListDeliveries(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "a", "b")
 	ctx := context.Background()
-	f.subscriber(t, "a")
-	f.subscriber(t, "b")
 	old := f.delivery(t, "a", StateFailed, 48*time.Hour)
 	failed := f.delivery(t, "a", StateFailed, time.Hour)
 	ok := f.delivery(t, "a", StateSucceeded, 0)
@@ -415,11 +322,9 @@ func TestRotateSecret(t *testing.T) {
 
 func TestEnableDisable(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app", "other")
 	ctx := context.Background()
 	pool := f.db.Pool
-	f.subscriber(t, "app")
-	f.subscriber(t, "other")
 	paused1 := f.delivery(t, "app", StatePaused, time.Hour)
 	paused2 := f.delivery(t, "app", StatePaused, 0)
 	failed := f.delivery(t, "app", StateFailed, 0)
@@ -483,10 +388,9 @@ func TestEnableDisable(t *testing.T) {
 
 func TestDisableIfFailing(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "app")
 	ctx := context.Background()
 	pool := f.db.Pool
-	f.subscriber(t, "app")
 	setFailing := func(sql string) {
 		t.Helper()
 		if _, err := pool.Exec(ctx, `UPDATE subscribers SET failing_since = `+sql); err != nil {
