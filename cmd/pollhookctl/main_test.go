@@ -1,29 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/version"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("POLLHOOK_CTL_AS_COMMAND") == "1" {
-		var args []string
-		for _, a := range os.Args[1:] {
-			if !strings.HasPrefix(a, "-test.") {
-				args = append(args, a)
-			}
-		}
-		os.Args = append([]string{"pollhookctl"}, args...)
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { cmdtest.Main(m, run) }
 
 // TestProcessExitCodes runs this test binary as the pollhookctl process and
 // checks the exit status and where the output goes.
@@ -42,20 +27,9 @@ func TestProcessExitCodes(t *testing.T) {
 		{args: []string{"sessions", "list"}, code: 1, stderrPart: "does not answer"},
 	}
 	for _, tt := range tests {
-		cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestMain$"}, tt.args...)...)
-		cmd.Env = append(os.Environ(), "POLLHOOK_CTL_AS_COMMAND=1",
-			"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if code != tt.code || !strings.Contains(out.String(), tt.stdoutPart) || !strings.Contains(errOut.String(), tt.stderrPart) {
-			t.Errorf("pollhookctl %q: exit %d (want %d)\nstdout: %s\nstderr: %s", tt.args, code, tt.code, out.String(), errOut.String())
+		r := cmdtest.Run(t, []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, tt.args...)
+		if r.Code != tt.code || !strings.Contains(r.Stdout, tt.stdoutPart) || !strings.Contains(r.Stderr, tt.stderrPart) {
+			t.Errorf("pollhookctl %q: exit %d (want %d)\nstdout: %s\nstderr: %s", tt.args, r.Code, tt.code, r.Stdout, r.Stderr)
 		}
 	}
 }

@@ -5,27 +5,17 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/version"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("POLLHOOK_SIMULATOR_AS_COMMAND") == "1" {
-		var args []string
-		for _, a := range os.Args[1:] {
-			if !strings.HasPrefix(a, "-test.") {
-				args = append(args, a)
-			}
-		}
-		os.Exit(run(args, os.Stdout, os.Stderr, os.LookupEnv))
-	}
-	os.Exit(m.Run())
+	cmdtest.Main(m, func(args []string) int { return run(args, os.Stdout, os.Stderr, os.LookupEnv) })
 }
 
 // runIn runs the command in this process with env as its environment.
@@ -90,15 +80,7 @@ func freeAddr(t *testing.T) string {
 func TestProcessServesAndStops(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMain$")
-	cmd.Env = append(os.Environ(), "POLLHOOK_SIMULATOR_AS_COMMAND=1", "SIMULATOR_ADDR="+addr)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	p := cmdtest.Start(t, "simulator", map[string]string{"SIMULATOR_ADDR": addr})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, _, _ := runIn(map[string]string{"SIMULATOR_ADDR": addr}, "healthcheck")
@@ -106,22 +88,9 @@ func TestProcessServesAndStops(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
-			t.Fatalf("healthcheck still %d after 10 s\n%s", code, out.String())
+			t.Fatalf("healthcheck still %d after 10 s\n%s", code, p.Output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("simulator exited with %v after SIGTERM\n%s", err, out.String())
-		}
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("simulator still running 15 s after SIGTERM")
-	}
+	p.Stop(t, 15*time.Second)
 }
