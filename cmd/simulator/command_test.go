@@ -19,35 +19,28 @@ func TestMain(m *testing.M) {
 }
 
 // runIn runs the command in this process with env as its environment.
-func runIn(env map[string]string, args ...string) (code int, stdout, stderr string) {
+func runIn(env map[string]string, args ...string) cmdtest.Result {
 	var out, errOut bytes.Buffer
-	code = run(args, &out, &errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	return code, out.String(), errOut.String()
+	code := run(args, &out, &errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return cmdtest.Result{Stdout: out.String(), Stderr: errOut.String(), Code: code}
 }
 
 func TestHelpVersionAndWrongArguments(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		args       []string
-		code       int
-		stdoutPart string
-		stderrPart string
-	}{
-		{args: []string{"-h"}, code: 0, stdoutPart: "usage: simulator"},
-		{args: []string{"--help"}, code: 0, stdoutPart: "-marksign-access-token"},
-		{args: []string{"--version"}, code: 0, stdoutPart: version.Line("simulator")},
-		{args: []string{"-port", "1"}, code: 2, stderrPart: "not defined: -port"},
-		{args: []string{"serve"}, code: 2, stderrPart: `unexpected argument "serve"`},
-		{args: []string{"healthcheck", "now"}, code: 2, stderrPart: `unexpected argument "healthcheck"`},
-		{args: []string{"-addr", "127.0.0.1:0", "healthcheck"}, code: 2, stderrPart: "no fixed port"},
+	tests := []cmdtest.Case{
+		{Args: []string{"-h"}, Code: 0, Stdout: "usage: simulator"},
+		{Args: []string{"--help"}, Code: 0, Stdout: "-marksign-access-token"},
+		{Args: []string{"--version"}, Code: 0, Stdout: version.Line("simulator")},
+		{Args: []string{"-port", "1"}, Code: 2, Stderr: "not defined: -port"},
+		{Args: []string{"serve"}, Code: 2, Stderr: `unexpected argument "serve"`},
+		{Args: []string{"healthcheck", "now"}, Code: 2, Stderr: `unexpected argument "healthcheck"`},
+		{Args: []string{"-addr", "127.0.0.1:0", "healthcheck"}, Code: 2, Stderr: "no fixed port"},
 	}
-	for _, tt := range tests {
-		code, stdout, stderr := runIn(nil, tt.args...)
-		if code != tt.code || !strings.Contains(stdout, tt.stdoutPart) || !strings.Contains(stderr, tt.stderrPart) {
-			t.Errorf("simulator %q: exit %d (want %d)\nstdout: %s\nstderr: %s", tt.args, code, tt.code, stdout, stderr)
-		}
-		if code == 2 && !strings.Contains(stderr, "usage: simulator") && !strings.Contains(stderr, "healthcheck:") {
-			t.Errorf("simulator %q: no usage on stderr: %s", tt.args, stderr)
+	for _, tc := range tests {
+		r := runIn(nil, tc.Args...)
+		tc.Check(t, "simulator", r)
+		if r.Code == 2 && !strings.Contains(r.Stderr, "usage: simulator") && !strings.Contains(r.Stderr, "healthcheck:") {
+			t.Errorf("simulator %q: no usage on stderr: %s", tc.Args, r.Stderr)
 		}
 	}
 }
@@ -57,11 +50,11 @@ func TestHealthcheck(t *testing.T) {
 	srv := httptest.NewServer(simulator.New(simulator.Options{}))
 	t.Cleanup(srv.Close)
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	if code, stdout, stderr := runIn(map[string]string{"SIMULATOR_ADDR": addr}, "healthcheck"); code != 0 || !strings.Contains(stdout, "ok") {
-		t.Errorf("healthcheck of a simulator: exit %d\n%s%s", code, stdout, stderr)
+	if r := runIn(map[string]string{"SIMULATOR_ADDR": addr}, "healthcheck"); r.Code != 0 || !strings.Contains(r.Stdout, "ok") {
+		t.Errorf("healthcheck of a simulator: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if code, _, stderr := runIn(nil, "-addr", freeAddr(t), "healthcheck"); code != 1 || !strings.Contains(stderr, "not healthy") {
-		t.Errorf("healthcheck of nothing: exit %d, want 1\n%s", code, stderr)
+	if r := runIn(nil, "-addr", freeAddr(t), "healthcheck"); r.Code != 1 || !strings.Contains(r.Stderr, "not healthy") {
+		t.Errorf("healthcheck of nothing: exit %d, want 1\n%s", r.Code, r.Stderr)
 	}
 }
 
@@ -83,7 +76,7 @@ func TestProcessServesAndStops(t *testing.T) {
 	p := cmdtest.Start(t, "simulator", map[string]string{"SIMULATOR_ADDR": addr})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, _, _ := runIn(map[string]string{"SIMULATOR_ADDR": addr}, "healthcheck")
+		code := runIn(map[string]string{"SIMULATOR_ADDR": addr}, "healthcheck").Code
 		if code == 0 {
 			break
 		}

@@ -74,3 +74,24 @@ func RunCmd(t testing.TB, cmd *exec.Cmd) Result {
 	}
 	return Result{Stdout: out.String(), Stderr: errOut.String(), Code: code}
 }
+
+// Case is one run of a command in a table test: its arguments and what it
+// must do.
+type Case struct {
+	Args []string
+	// Code is the exit status wanted.
+	Code int
+	// Stdout and Stderr are parts that stdout and stderr must contain.
+	Stdout, Stderr string
+}
+
+// Check fails t unless r is what c wants, naming the command cmd in the
+// message; it reports whether r passed.
+func (c Case) Check(t testing.TB, cmd string, r Result) bool {
+	t.Helper()
+	if r.Code != c.Code || !strings.Contains(r.Stdout, c.Stdout) || !strings.Contains(r.Stderr, c.Stderr) {
+		t.Errorf("%s %q: exit %d (want %d)\nstdout: %s\nstderr: %s", cmd, c.Args, r.Code, c.Code, r.Stdout, r.Stderr)
+		return false
+	}
+	return true
+}
