@@ -159,12 +159,7 @@ func TestSubscribers(t *testing.T) {
 			args: []string{"subscribers", "enable", "old"},
 			want: []string{"Enabled subscriber old; queued 1 paused delivery again."},
 			check: func(t *testing.T, h *harness, _ result) {
-				if st := h.deliveryState(t, deliveryPaused); st != "pending" {
-					t.Errorf("paused delivery is %s, want pending", st)
-				}
-				if n := h.deliverJobs(t, deliveryPaused); n != 1 {
-					t.Errorf("%d pollhook.deliver jobs, want 1", n)
-				}
+				h.wantDelivery(t, deliveryPaused, "pending", 1)
 				var enabled bool
 				var failing *time.Time
 				if err := h.db.Pool.QueryRow(t.Context(), `SELECT enabled, failing_since FROM subscribers WHERE name = 'old'`).Scan(&enabled, &failing); err != nil {
