@@ -180,6 +180,23 @@ func onlyRow[Row any, ID comparable](id func(Row) ID, want ID, what string) func
 	}
 }
 
+// rowsStartWith is a dbCase check: the table printed has a header and one
+// row per prefix, each starting with its prefix ("" for any); what
+// describes those rows for the message.
+func rowsStartWith(what string, prefixes ...string) func(*testing.T, *harness, result) {
+	return func(t *testing.T, _ *harness, r result) {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		ok := len(lines) == 1+len(prefixes)
+		for i, p := range prefixes {
+			ok = ok && strings.HasPrefix(lines[1+i], p)
+		}
+		if !ok {
+			t.Errorf("want the header and %s:\n%s", what, r.stdout)
+		}
+	}
+}
+
 // deliveryRowID and sessionRowID are the ids onlyRow compares.
 func deliveryRowID(d deliveryRow) int64 { return d.ID }
 func sessionRowID(s sessionRow) string  { return s.ID }

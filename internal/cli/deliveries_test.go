@@ -13,12 +13,7 @@ func TestDeliveries(t *testing.T) {
 			args:    []string{"deliveries", "list"},
 			want:    []string{"ID", "SUBSCRIBER", "EVENT", "session.succeeded", "session.failed", "session.expired", "paused", "500", "204"},
 			notWant: []string{personalCode, "whsec_"},
-			check: func(t *testing.T, _ *harness, r result) {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				if len(lines) != 4 || !strings.HasPrefix(lines[3], "9 ") {
-					t.Errorf("want the header and three deliveries, the two-day-old one last:\n%s", r.stdout)
-				}
-			},
+			check:   rowsStartWith("three deliveries, the two-day-old one last", "", "", "9 "),
 		},
 		{
 			name:    "list --json",

@@ -15,12 +15,7 @@ func TestSessions(t *testing.T) {
 			args:    []string{"sessions", "list"},
 			want:    []string{"ID", "STATE", sessionDone, sessionPolling, "succeeded", "polling", "order-41", "smartid_identification"},
 			notWant: []string{personalCode, "MARY", "personal_code"},
-			check: func(t *testing.T, _ *harness, r result) {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				if len(lines) != 3 || !strings.HasPrefix(lines[1], sessionPolling) {
-					t.Errorf("want the header and two sessions, newest first:\n%s", r.stdout)
-				}
-			},
+			check:   rowsStartWith("two sessions, newest first", sessionPolling, ""),
 		},
 		{
 			name:    "list --json --state",

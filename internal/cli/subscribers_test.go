@@ -57,12 +57,7 @@ func TestSubscribers(t *testing.T) {
 			args:    []string{"subscribers", "list"},
 			want:    []string{"NAME", "SECRETS", "shop", "https://shop.example/hooks", "old", "false", "deliveries failing for more than 5d"},
 			notWant: []string{shopSecret, oldSecret, "whsec_"},
-			check: func(t *testing.T, _ *harness, r result) {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				if len(lines) != 3 || !strings.HasPrefix(lines[1], "old ") || !strings.HasPrefix(lines[2], "shop ") {
-					t.Errorf("want a header and old, shop by name:\n%s", r.stdout)
-				}
-			},
+			check:   rowsStartWith("old, shop by name", "old ", "shop "),
 		},
 		{
 			name:    "list --json",
