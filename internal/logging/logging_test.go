@@ -151,4 +151,3 @@ func TestRealRiverProducerCountsQuiet(t *testing.T) {
 		}
 	})
 }
-
