@@ -2,6 +2,7 @@ package cmdtest
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,9 +23,7 @@ type Process struct {
 func Start(t testing.TB, name string, env map[string]string, args ...string) *Process {
 	t.Helper()
 	full := map[string]string{asCommand: "1"}
-	for k, v := range env {
-		full[k] = v
-	}
+	maps.Copy(full, env)
 	p, err := harness.Start(context.Background(), harness.Options{
 		Path:    os.Args[0],
 		Args:    selfArgs(args),
