@@ -1,34 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDemoEndToEndLeaksNoSecrets runs the whole demo (every flow, every
 // component) with debug logs captured, checks it succeeds, and fails if any
@@ -36,7 +17,7 @@ func (s *syncBuffer) String() string {
 // the logs or the demo's output.
 func TestDemoEndToEndLeaksNoSecrets(t *testing.T) {
 	tdb := testdb.New(t)
-	var out, logs syncBuffer
+	var out, logs cmdtest.Buffer
 	err := run(context.Background(), &out, options{
 		timeout:     90 * time.Second,
 		httpAddr:    "127.0.0.1:0",

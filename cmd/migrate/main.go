@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status" && rest[0] != "validate") {
+	if len(rest) != 1 || subcommands[rest[0]] == nil {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
@@ -75,18 +75,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	}
 	ctx := context.Background()
 	pool, err := db.Open(ctx, cfg)
+	code := exitOK
+	if err == nil {
+		defer pool.Close()
+		code, err = subcommands[rest[0]](ctx, stdout, stderr, pool, cfg.Schema)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "migrate:", err)
 		return exitFailed
 	}
-	defer pool.Close()
-
-	switch rest[0] {
-	case "up":
-		return up(ctx, stdout, stderr, pool, cfg.Schema)
-	case "status":
-		return status(ctx, stdout, stderr, pool, cfg.Schema)
-	default:
-		return validate(ctx, stdout, stderr, pool, cfg.Schema)
-	}
+	return code
 }

@@ -7,58 +7,30 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/version"
 )
 
-// migrateCmd runs this test binary as the migrate command.
+// migrateCmd runs this test binary as the migrate command and returns
+// what it printed, stdout then stderr, and its exit status.
 func migrateCmd(t *testing.T, schema string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestMain$"}, args...)...)
-	cmd.Env = append(os.Environ(), "POLLHOOK_MIGRATE_AS_COMMAND=1", "DATABASE_URL="+testdb.URL(), "POLLHOOK_SCHEMA="+schema)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), code
+	r := cmdtest.Run(t, []string{"DATABASE_URL=" + testdb.URL(), "POLLHOOK_SCHEMA=" + schema}, args...)
+	return r.Stdout + r.Stderr, r.Code
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv("POLLHOOK_MIGRATE_AS_COMMAND") == "1" {
-		var args []string
-		for _, a := range os.Args[1:] {
-			if !strings.HasPrefix(a, "-test.") {
-				args = append(args, a)
-			}
-		}
-		os.Exit(run(args, os.Stdout, os.Stderr, os.Getenv))
-	}
-	os.Exit(m.Run())
+	cmdtest.Main(m, func(args []string) int { return run(args, os.Stdout, os.Stderr, os.Getenv) })
 }
 
 func TestUpStatusAndUsage(t *testing.T) {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_cmd_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), testdb.URL())
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-			_ = conn.Close(context.Background())
-		}
-	})
-
+	schema := freshSchema(t)
 	out, code := migrateCmd(t, schema, "status")
 	if code != 3 || !strings.Contains(out, "false") || strings.Contains(out, "true") || !strings.Contains(out, "run \"migrate up\"") {
 		t.Fatalf("status before up: exit %d\n%s", code, out)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/version"
@@ -129,8 +130,8 @@ func TestHealthcheckOfARealWorker(t *testing.T) {
 	if code, _, _ := runIn(env, "healthcheck"); code != 1 {
 		t.Fatalf("healthcheck before start: exit %d, want 1", code)
 	}
-	cmd, out := startWorker(t, "DATABASE_URL="+tdb.URL, "POLLHOOK_SCHEMA="+tdb.Schema, "POLLHOOK_HTTP_ADDR="+addr,
-		"POLLHOOK_DB_MAX_CONNS=4", "POLLHOOK_MAIN_KEY="+testdb.MainKey())
+	worker := cmdtest.Start(t, "worker", map[string]string{"DATABASE_URL": tdb.URL, "POLLHOOK_SCHEMA": tdb.Schema,
+		"POLLHOOK_HTTP_ADDR": addr, "POLLHOOK_DB_MAX_CONNS": "4", "POLLHOOK_MAIN_KEY": testdb.MainKey()})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, stdout, _ := runIn(env, "healthcheck")
@@ -141,15 +142,14 @@ func TestHealthcheckOfARealWorker(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("healthcheck still %d after 20 s\n%s", code, out.String())
+			t.Fatalf("healthcheck still %d after 20 s\n%s", code, worker.Output())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(out.String(), `"version"`) {
-		t.Errorf("the worker does not log its version:\n%s", out.String())
+	if !strings.Contains(worker.Output(), `"version"`) {
+		t.Errorf("the worker does not log its version:\n%s", worker.Output())
 	}
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	_ = worker.Kill()
 	if code, _, _ := runIn(env, "healthcheck"); code != 1 {
 		t.Fatalf("healthcheck after the worker died: exit %d, want 1", code)
 	}
@@ -184,15 +184,9 @@ func TestStampedBinary(t *testing.T) {
 	for _, tt := range tests {
 		cmd := exec.Command(bin, tt.args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL=postgres://nobody@127.0.0.1:1/none")
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if code != tt.code || !strings.Contains(string(out), tt.out) {
-			t.Errorf("worker %q: exit %d, want %d with %q\n%s", tt.args, code, tt.code, tt.out, out)
+		r := cmdtest.RunCmd(t, cmd)
+		if out := r.Stdout + r.Stderr; r.Code != tt.code || !strings.Contains(out, tt.out) {
+			t.Errorf("worker %q: exit %d, want %d with %q\n%s", tt.args, r.Code, tt.code, tt.out, out)
 		}
 	}
 }

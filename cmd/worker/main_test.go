@@ -1,65 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/config"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("POLLHOOK_WORKER_AS_COMMAND") == "1" {
-		var args []string
-		for _, a := range os.Args[1:] {
-			if !strings.HasPrefix(a, "-test.") {
-				args = append(args, a)
-			}
-		}
-		os.Exit(run(args, os.Stdout, os.Stderr, config.Environ(os.Environ())))
-	}
-	os.Exit(m.Run())
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startWorker runs this test binary as the worker command.
-func startWorker(t *testing.T, env ...string) (*exec.Cmd, *lockedBuffer) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMain$")
-	cmd.Env = append(append(os.Environ(), "POLLHOOK_WORKER_AS_COMMAND=1"), env...)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, out
+	cmdtest.Main(m, func(args []string) int {
+		return run(args, os.Stdout, os.Stderr, config.Environ(os.Environ()))
+	})
 }
 
 // TestSIGTERMStopsCleanlyAndLosesNothing stops a worker with SIGTERM while
@@ -90,31 +49,19 @@ func TestSIGTERMStopsCleanlyAndLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := []string{
-		"DATABASE_URL=" + tdb.URL, "POLLHOOK_SCHEMA=" + tdb.Schema, "POLLHOOK_HTTP_ADDR=127.0.0.1:0",
-		"POLLHOOK_MARKSIGN_URL=" + simSrv.URL, "POLLHOOK_MARKSIGN_ACCESS_TOKEN=t",
-		"POLLHOOK_WEBHOOK_ALLOW_HTTP=true", "POLLHOOK_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8", "POLLHOOK_MAIN_KEY=" + testdb.MainKey(),
-		"POLLHOOK_BACKOFF_SMARTID_SIGNING=100ms,1,100ms,0", "POLLHOOK_LOG_FORMAT=json", "POLLHOOK_DB_MAX_CONNS=10",
+	env := map[string]string{
+		"DATABASE_URL": tdb.URL, "POLLHOOK_SCHEMA": tdb.Schema, "POLLHOOK_HTTP_ADDR": "127.0.0.1:0",
+		"POLLHOOK_MARKSIGN_URL": simSrv.URL, "POLLHOOK_MARKSIGN_ACCESS_TOKEN": "t",
+		"POLLHOOK_WEBHOOK_ALLOW_HTTP": "true", "POLLHOOK_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8", "POLLHOOK_MAIN_KEY": testdb.MainKey(),
+		"POLLHOOK_BACKOFF_SMARTID_SIGNING": "100ms,1,100ms,0", "POLLHOOK_LOG_FORMAT": "json", "POLLHOOK_DB_MAX_CONNS": "10",
 	}
-	cmd, out := startWorker(t, env...)
+	worker := cmdtest.Start(t, "worker", env)
 	// Wait until provider calls are in flight, then stop.
 	deadline := time.Now().Add(20 * time.Second)
 	for sim.Polls("tok-1")+sim.Polls("tok-2")+sim.Polls("tok-3") == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("worker exited with %v after SIGTERM\n%s", err, out.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("worker still running 20 s after SIGTERM\n%s", out.String())
-	}
+	worker.Stop(t, 20*time.Second)
 	var running int
 	if err := tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running'`).Scan(&running); err != nil {
 		t.Fatal(err)
@@ -123,7 +70,7 @@ func TestSIGTERMStopsCleanlyAndLosesNothing(t *testing.T) {
 		t.Fatalf("%d jobs left running by a clean shutdown", running)
 	}
 
-	startWorker(t, env...)
+	cmdtest.Start(t, "worker#2", env)
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		var open int

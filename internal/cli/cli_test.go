@@ -160,6 +160,47 @@ func (h *harness) deliveryState(t *testing.T, id int64) string {
 	return scalar[string](t, h, `SELECT state FROM deliveries WHERE id = $1`, id)
 }
 
+// wantDelivery fails t unless delivery id is in state with jobs
+// pollhook.deliver jobs queued for it.
+func (h *harness) wantDelivery(t *testing.T, id int64, state string, jobs int) {
+	t.Helper()
+	if st, n := h.deliveryState(t, id), h.deliverJobs(t, id); st != state || n != jobs {
+		t.Errorf("delivery %d: state %s with %d jobs, want %s with %d", id, st, n, state, jobs)
+	}
+}
+
+// onlyRow is a dbCase check: the --json list printed holds exactly one row,
+// whose id is want; what describes that row for the message.
+func onlyRow[Row any, ID comparable](id func(Row) ID, want ID, what string) func(*testing.T, *harness, result) {
+	return func(t *testing.T, _ *harness, r result) {
+		t.Helper()
+		if got := decode[[]Row](t, r); len(got) != 1 || id(got[0]) != want {
+			t.Errorf("got %+v, want only %s", got, what)
+		}
+	}
+}
+
+// rowsStartWith is a dbCase check: the table printed has a header and one
+// row per prefix, each starting with its prefix ("" for any); what
+// describes those rows for the message.
+func rowsStartWith(what string, prefixes ...string) func(*testing.T, *harness, result) {
+	return func(t *testing.T, _ *harness, r result) {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		ok := len(lines) == 1+len(prefixes)
+		for i, p := range prefixes {
+			ok = ok && strings.HasPrefix(lines[1+i], p)
+		}
+		if !ok {
+			t.Errorf("want the header and %s:\n%s", what, r.stdout)
+		}
+	}
+}
+
+// deliveryRowID and sessionRowID are the ids onlyRow compares.
+func deliveryRowID(d deliveryRow) int64 { return d.ID }
+func sessionRowID(s sessionRow) string  { return s.ID }
+
 // dbCase is one command run against the seeded schema.
 type dbCase struct {
 	name string

@@ -31,11 +31,8 @@ func deliveryCommands() []*command {
 			group: "deliveries", name: "list",
 			summary: "list webhook deliveries, newest first (never their payloads: use deliveries show --payload)",
 			setup: func(fs *flag.FlagSet) action {
-				var f deliveryFilter
-				fs.StringVar(&f.subscriber, "subscriber", "", "only deliveries to subscriber `NAME`")
-				fs.StringVar(&f.state, "state", "", "only deliveries in `STATE`: pending, succeeded, failed or paused")
-				fs.Var(&f.since, "since", "only deliveries created at or after `TIME`: 1h, 7d or RFC 3339")
-				fs.IntVar(&f.limit, "limit", defaultListLimit, "show at most `N` deliveries")
+				var f listFlags
+				f.register(fs, listWords{noun: "deliveries", states: deliveryStates(), toSubscriber: "to", created: "created"})
 				return func(ctx context.Context, e *env, _ []string) error { return deliveriesList(ctx, e, f) }
 			},
 		},
@@ -44,15 +41,15 @@ func deliveryCommands() []*command {
 			summary: "show a delivery and its attempts: when, how long, status or error, start of the response body",
 			setup: func(fs *flag.FlagSet) action {
 				payload := fs.Bool("payload", false, "also print the webhook payload (it holds the session's outcome: personal data)")
-				return func(ctx context.Context, e *env, args []string) error {
-					return deliveriesShow(ctx, e, args[0], *payload)
-				}
+				return withID(parseDeliveryID, func(ctx context.Context, e *env, id int64) error {
+					return deliveriesShow(ctx, e, id, *payload)
+				})
 			},
 		},
 		{
 			group: "deliveries", name: "redeliver", args: []string{"ID"},
 			summary: "send a delivery again, whatever its state, with its webhook-id unchanged",
-			setup:   func(*flag.FlagSet) action { return deliveriesRedeliver },
+			setup:   func(*flag.FlagSet) action { return withID(parseDeliveryID, deliveriesRedeliver) },
 		},
 		{
 			group: "deliveries", name: "replay", required: []string{"subscriber", "since"},
@@ -69,13 +66,6 @@ func deliveryCommands() []*command {
 			},
 		},
 	}
-}
-
-// deliveryFilter holds the flags of deliveries list.
-type deliveryFilter struct {
-	subscriber, state string
-	since             sinceFlag
-	limit             int
 }
 
 // deliveryRow is a delivery as listed: no payload, no secrets.
@@ -105,26 +95,10 @@ func newDeliveryRow(d *webhook.Delivery) deliveryRow {
 
 // sessionDeliveries returns a session's deliveries, oldest first.
 func sessionDeliveries(ctx context.Context, db webhook.DBTX, sessionID string) ([]deliveryRow, error) {
-	rows, err := db.Query(ctx, `SELECT id, webhook_id, session_id::text, subscriber, event_type, state, attempts,
+	return collectRows[deliveryRow](ctx, db, "list deliveries", `SELECT id, webhook_id, session_id::text, subscriber, event_type, state, attempts,
 			last_status, last_error, created_at, updated_at, delivered_at
 		FROM deliveries WHERE session_id = $1
 		ORDER BY created_at, id`, sessionID)
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (deliveryRow, error) {
-		var d deliveryRow
-		err := row.Scan(&d.ID, &d.WebhookID, &d.SessionID, &d.Subscriber, &d.EventType, &d.State, &d.Attempts,
-			&d.LastStatus, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &d.DeliveredAt)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	if out == nil {
-		out = []deliveryRow{}
-	}
-	return out, nil
 }
 
 // lastOutcome is a delivery's last status code, else its last error.
@@ -146,19 +120,8 @@ func writeDeliveryTable(w io.Writer, list []deliveryRow) error {
 	return t.flush()
 }
 
-func deliveriesList(ctx context.Context, e *env, f deliveryFilter) error {
-	if f.subscriber != "" {
-		if err := checkSubscriberName(f.subscriber); err != nil {
-			return err
-		}
-	}
-	if err := checkOneOf("state", f.state, deliveryStates()); err != nil {
-		return err
-	}
-	if err := checkLimit(f.limit); err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
+func deliveriesList(ctx context.Context, e *env, f listFlags) error {
+	pool, err := f.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -199,11 +162,7 @@ type attemptJSON struct {
 	ResponseBody *string   `json:"response_body"`
 }
 
-func deliveriesShow(ctx context.Context, e *env, arg string, withPayload bool) error {
-	id, err := parseDeliveryID(arg)
-	if err != nil {
-		return err
-	}
+func deliveriesShow(ctx context.Context, e *env, id int64, withPayload bool) error {
 	pool, err := e.db(ctx)
 	if err != nil {
 		return err
@@ -284,11 +243,7 @@ func deliveriesShow(ctx context.Context, e *env, arg string, withPayload bool) e
 	return t.flush()
 }
 
-func deliveriesRedeliver(ctx context.Context, e *env, args []string) error {
-	id, err := parseDeliveryID(args[0])
-	if err != nil {
-		return err
-	}
+func deliveriesRedeliver(ctx context.Context, e *env, id int64) error {
 	client, err := e.river(ctx)
 	if err != nil {
 		return err

@@ -13,12 +13,7 @@ func TestDeliveries(t *testing.T) {
 			args:    []string{"deliveries", "list"},
 			want:    []string{"ID", "SUBSCRIBER", "EVENT", "session.succeeded", "session.failed", "session.expired", "paused", "500", "204"},
 			notWant: []string{personalCode, "whsec_"},
-			check: func(t *testing.T, _ *harness, r result) {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				if len(lines) != 4 || !strings.HasPrefix(lines[3], "9 ") {
-					t.Errorf("want the header and three deliveries, the two-day-old one last:\n%s", r.stdout)
-				}
-			},
+			check:   rowsStartWith("three deliveries, the two-day-old one last", "", "", "9 "),
 		},
 		{
 			name:    "list --json",
@@ -37,13 +32,9 @@ func TestDeliveries(t *testing.T) {
 			},
 		},
 		{
-			name: "list by subscriber, since and limit",
-			args: []string{"deliveries", "list", "--subscriber", "shop", "--since", "1h", "--limit", "5", "--json"},
-			check: func(t *testing.T, _ *harness, r result) {
-				if got := decode[[]deliveryRow](t, r); len(got) != 1 || got[0].ID != deliveryFailed {
-					t.Errorf("got %+v, want only delivery 7", got)
-				}
-			},
+			name:  "list by subscriber, since and limit",
+			args:  []string{"deliveries", "list", "--subscriber", "shop", "--since", "1h", "--limit", "5", "--json"},
+			check: onlyRow(deliveryRowID, deliveryFailed, "delivery 7"),
 		},
 		{
 			name: "list --json of none",
@@ -130,17 +121,10 @@ func TestDeliveries(t *testing.T) {
 			want: []string{"pollhookctl: delivery 999 does not exist"},
 		},
 		{
-			name: "redeliver",
-			args: []string{"deliveries", "redeliver", "9"},
-			want: []string{"Delivery 9 is pending again"},
-			check: func(t *testing.T, h *harness, _ result) {
-				if st := h.deliveryState(t, deliverySucceeded); st != "pending" {
-					t.Errorf("state %s, want pending", st)
-				}
-				if n := h.deliverJobs(t, deliverySucceeded); n != 1 {
-					t.Errorf("%d pollhook.deliver jobs, want 1", n)
-				}
-			},
+			name:  "redeliver",
+			args:  []string{"deliveries", "redeliver", "9"},
+			want:  []string{"Delivery 9 is pending again"},
+			check: func(t *testing.T, h *harness, _ result) { h.wantDelivery(t, deliverySucceeded, "pending", 1) },
 		},
 		{
 			name: "redeliver --json",
@@ -150,9 +134,7 @@ func TestDeliveries(t *testing.T) {
 				if got["id"] != 7.0 || got["state"] != "pending" {
 					t.Errorf("--json = %v", got)
 				}
-				if st, n := h.deliveryState(t, deliveryFailed), h.deliverJobs(t, deliveryFailed); st != "pending" || n != 1 {
-					t.Errorf("state %s with %d jobs, want pending with 1", st, n)
-				}
+				h.wantDelivery(t, deliveryFailed, "pending", 1)
 			},
 		},
 		{
@@ -177,12 +159,8 @@ func TestDeliveries(t *testing.T) {
 			args: []string{"deliveries", "replay", "--subscriber", "shop", "--since", "1d"},
 			want: []string{"Queued 1 failed delivery of shop created since "},
 			check: func(t *testing.T, h *harness, _ result) {
-				if st, n := h.deliveryState(t, deliveryFailed), h.deliverJobs(t, deliveryFailed); st != "pending" || n != 1 {
-					t.Errorf("delivery 7: state %s with %d jobs, want pending with 1", st, n)
-				}
-				if st, n := h.deliveryState(t, 10), h.deliverJobs(t, 10); st != "failed" || n != 0 {
-					t.Errorf("delivery 10: state %s with %d jobs, want failed with none", st, n)
-				}
+				h.wantDelivery(t, deliveryFailed, "pending", 1)
+				h.wantDelivery(t, 10, "failed", 0)
 			},
 		},
 		{

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -202,6 +203,18 @@ func parseDeliveryID(s string) (int64, error) {
 		return 0, usagef("delivery id %q is not a positive integer", s)
 	}
 	return id, nil
+}
+
+// withID adapts an action on one session or delivery to a command whose
+// only argument is its ID: parse refuses a malformed ID before act runs.
+func withID[T any](parse func(string) (T, error), act func(ctx context.Context, e *env, id T) error) action {
+	return func(ctx context.Context, e *env, args []string) error {
+		id, err := parse(args[0])
+		if err != nil {
+			return err
+		}
+		return act(ctx, e, id)
+	}
 }
 
 // flagPlaceholder names a flag's value in usage: "" for a bool flag.

@@ -27,9 +27,6 @@ func providers() []string { return session.Strings(session.Providers()) }
 // flows are the flows the sessions table accepts, of every provider.
 func flows() []string { return session.Strings(session.Flows()) }
 
-// defaultListLimit is the --limit of the list commands.
-const defaultListLimit = 50
-
 // sessionCommands are the "sessions" commands.
 func sessionCommands() []*command {
 	return []*command{
@@ -38,12 +35,9 @@ func sessionCommands() []*command {
 			summary: "list sessions, newest first (never their outcomes: use sessions show)",
 			setup: func(fs *flag.FlagSet) action {
 				var f sessionFilter
-				fs.StringVar(&f.state, "state", "", "only sessions in `STATE`: pending, polling, succeeded, failed, refused, expired, not_found, rejected or cancelled")
+				f.register(fs, listWords{noun: "sessions", states: sessionStates(), toSubscriber: "whose webhooks go to", created: "registered"})
 				fs.StringVar(&f.provider, "provider", "", "only sessions of `PROVIDER`: fortid or marksign")
 				fs.StringVar(&f.flow, "flow", "", "only sessions of `FLOW`, e.g. verification or smartid_signing")
-				fs.StringVar(&f.subscriber, "subscriber", "", "only sessions whose webhooks go to subscriber `NAME`")
-				fs.Var(&f.since, "since", "only sessions registered at or after `TIME`: 1h, 7d or RFC 3339")
-				fs.IntVar(&f.limit, "limit", defaultListLimit, "show at most `N` sessions")
 				return func(ctx context.Context, e *env, _ []string) error { return sessionsList(ctx, e, f) }
 			},
 		},
@@ -51,21 +45,20 @@ func sessionCommands() []*command {
 			group: "sessions", name: "show", args: []string{"ID"},
 			summary: "show a session with its outcome, its poll job's progress and its deliveries",
 			detail:  "The outcome is printed as stored and may hold personal data: handle the output accordingly.",
-			setup:   func(*flag.FlagSet) action { return sessionsShow },
+			setup:   func(*flag.FlagSet) action { return withID(parseSessionID, sessionsShow) },
 		},
 		{
 			group: "sessions", name: "cancel", args: []string{"ID"},
 			summary: "stop tracking a session; it ends as cancelled and its subscriber gets session.cancelled",
-			setup:   func(*flag.FlagSet) action { return sessionsCancel },
+			setup:   func(*flag.FlagSet) action { return withID(parseSessionID, sessionsCancel) },
 		},
 	}
 }
 
 // sessionFilter holds the flags of sessions list.
 type sessionFilter struct {
-	state, provider, flow, subscriber string
-	since                             sinceFlag
-	limit                             int
+	listFlags
+	provider, flow string
 }
 
 // sessionRow is a session as listed: no outcome, no provider answer.
@@ -85,24 +78,7 @@ type sessionRow struct {
 }
 
 func sessionsList(ctx context.Context, e *env, f sessionFilter) error {
-	if err := checkOneOf("state", f.state, sessionStates()); err != nil {
-		return err
-	}
-	if err := checkOneOf("provider", f.provider, providers()); err != nil {
-		return err
-	}
-	if err := checkOneOf("flow", f.flow, flows()); err != nil {
-		return err
-	}
-	if f.subscriber != "" {
-		if err := checkSubscriberName(f.subscriber); err != nil {
-			return err
-		}
-	}
-	if err := checkLimit(f.limit); err != nil {
-		return err
-	}
-	pool, err := e.db(ctx)
+	pool, err := f.open(ctx, e, checkOneOf("provider", f.provider, providers()), checkOneOf("flow", f.flow, flows()))
 	if err != nil {
 		return err
 	}
@@ -110,7 +86,7 @@ func sessionsList(ctx context.Context, e *env, f sessionFilter) error {
 	if !f.since.t.IsZero() {
 		since = &f.since.t
 	}
-	rows, err := pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, subscriber, app_ref,
+	list, err := collectRows[sessionRow](ctx, pool, "list sessions", `SELECT id::text, provider, flow, external_id, account, subscriber, app_ref,
 			state, error, `+session.FiniteTime("deadline")+`, created_at, finished_at
 		FROM sessions
 		WHERE ($1::text = '' OR state = $1)
@@ -121,21 +97,9 @@ func sessionsList(ctx context.Context, e *env, f sessionFilter) error {
 		ORDER BY created_at DESC, id DESC
 		LIMIT $6`, f.state, f.provider, f.flow, f.subscriber, since, f.limit)
 	if err != nil {
-		return fmt.Errorf("list sessions: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionRow, error) {
-		var s sessionRow
-		err := row.Scan(&s.ID, &s.Provider, &s.Flow, &s.ExternalID, &s.Account, &s.Subscriber, &s.AppRef,
-			&s.State, &s.Error, &s.Deadline, &s.CreatedAt, &s.FinishedAt)
-		return s, err
-	})
-	if err != nil {
-		return fmt.Errorf("list sessions: %w", err)
+		return err
 	}
 	if e.json {
-		if list == nil {
-			list = []sessionRow{}
-		}
 		return writeJSON(e.stdout, list)
 	}
 	t := newTable(e.stdout)
@@ -203,11 +167,7 @@ func newProgressJSON(p jobs.PollProgress, finished bool) progressJSON {
 	return out
 }
 
-func sessionsShow(ctx context.Context, e *env, args []string) error {
-	id, err := parseSessionID(args[0])
-	if err != nil {
-		return err
-	}
+func sessionsShow(ctx context.Context, e *env, id string) error {
 	pool, err := e.db(ctx)
 	if err != nil {
 		return err
@@ -374,11 +334,7 @@ type cancelJSON struct {
 	CancelRequestedAt *time.Time `json:"cancel_requested_at"`
 }
 
-func sessionsCancel(ctx context.Context, e *env, args []string) error {
-	id, err := parseSessionID(args[0])
-	if err != nil {
-		return err
-	}
+func sessionsCancel(ctx context.Context, e *env, id string) error {
 	tracker, err := track.New(e.config().Schema)
 	if err != nil {
 		return err

@@ -15,12 +15,7 @@ func TestSessions(t *testing.T) {
 			args:    []string{"sessions", "list"},
 			want:    []string{"ID", "STATE", sessionDone, sessionPolling, "succeeded", "polling", "order-41", "smartid_identification"},
 			notWant: []string{personalCode, "MARY", "personal_code"},
-			check: func(t *testing.T, _ *harness, r result) {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				if len(lines) != 3 || !strings.HasPrefix(lines[1], sessionPolling) {
-					t.Errorf("want the header and two sessions, newest first:\n%s", r.stdout)
-				}
-			},
+			check:   rowsStartWith("two sessions, newest first", sessionPolling, ""),
 		},
 		{
 			name:    "list --json --state",
@@ -47,22 +42,13 @@ func TestSessions(t *testing.T) {
 					('fortid', 'verification', '00000000-0000-4000-8000-000000000002', 'crm', now() - interval '1 minute'),
 					('fortid', 'verification', '00000000-0000-4000-8000-000000000003', 'shop', now() - interval '2 minutes')`)
 			},
-			args: []string{"sessions", "list", "--provider", "fortid", "--flow", "verification", "--subscriber", "shop", "--since", "1h", "--limit", "1", "--json"},
-			check: func(t *testing.T, _ *harness, r result) {
-				got := decode[[]sessionRow](t, r)
-				if len(got) != 1 || got[0].ID != sessionPolling {
-					t.Errorf("got %+v, want only the newest fortid session of shop in the last hour", got)
-				}
-			},
+			args:  []string{"sessions", "list", "--provider", "fortid", "--flow", "verification", "--subscriber", "shop", "--since", "1h", "--limit", "1", "--json"},
+			check: onlyRow(sessionRowID, sessionPolling, "the newest fortid session of shop in the last hour"),
 		},
 		{
-			name: "list --since RFC 3339",
-			args: []string{"sessions", "list", "--json", "--since", time.Now().Add(-5 * time.Minute).UTC().Format(time.RFC3339)},
-			check: func(t *testing.T, _ *harness, r result) {
-				if got := decode[[]sessionRow](t, r); len(got) != 1 || got[0].ID != sessionPolling {
-					t.Errorf("got %+v, want the session of the last 5 minutes", got)
-				}
-			},
+			name:  "list --since RFC 3339",
+			args:  []string{"sessions", "list", "--json", "--since", time.Now().Add(-5 * time.Minute).UTC().Format(time.RFC3339)},
+			check: onlyRow(sessionRowID, sessionPolling, "the session of the last 5 minutes"),
 		},
 		{
 			name: "list --json of none",

@@ -57,12 +57,7 @@ func TestSubscribers(t *testing.T) {
 			args:    []string{"subscribers", "list"},
 			want:    []string{"NAME", "SECRETS", "shop", "https://shop.example/hooks", "old", "false", "deliveries failing for more than 5d"},
 			notWant: []string{shopSecret, oldSecret, "whsec_"},
-			check: func(t *testing.T, _ *harness, r result) {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				if len(lines) != 3 || !strings.HasPrefix(lines[1], "old ") || !strings.HasPrefix(lines[2], "shop ") {
-					t.Errorf("want a header and old, shop by name:\n%s", r.stdout)
-				}
-			},
+			check:   rowsStartWith("old, shop by name", "old ", "shop "),
 		},
 		{
 			name:    "list --json",
@@ -159,12 +154,7 @@ func TestSubscribers(t *testing.T) {
 			args: []string{"subscribers", "enable", "old"},
 			want: []string{"Enabled subscriber old; queued 1 paused delivery again."},
 			check: func(t *testing.T, h *harness, _ result) {
-				if st := h.deliveryState(t, deliveryPaused); st != "pending" {
-					t.Errorf("paused delivery is %s, want pending", st)
-				}
-				if n := h.deliverJobs(t, deliveryPaused); n != 1 {
-					t.Errorf("%d pollhook.deliver jobs, want 1", n)
-				}
+				h.wantDelivery(t, deliveryPaused, "pending", 1)
 				var enabled bool
 				var failing *time.Time
 				if err := h.db.Pool.QueryRow(t.Context(), `SELECT enabled, failing_since FROM subscribers WHERE name = 'old'`).Scan(&enabled, &failing); err != nil {

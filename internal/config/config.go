@@ -343,43 +343,41 @@ func (r *reader) str(name, def string) string {
 	return def
 }
 
-func (r *reader) dur(name string, def time.Duration) time.Duration {
+// parsed reads name with parse: def when unset or empty, and def with the
+// variable reported when parse refuses the value. want says what parse
+// accepts, e.g. "a positive integer".
+func parsed[T any](r *reader, name string, def T, want string, parse func(string) (T, bool)) T {
 	v := r.str(name, "")
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		r.fail(name, fmt.Errorf("%q is not a duration such as 30s or 5m", v))
+	x, ok := parse(v)
+	if !ok {
+		r.fail(name, fmt.Errorf("%q is not %s", v, want))
 		return def
 	}
-	return d
+	return x
+}
+
+func (r *reader) dur(name string, def time.Duration) time.Duration {
+	return parsed(r, name, def, "a duration such as 30s or 5m", func(v string) (time.Duration, bool) {
+		d, err := time.ParseDuration(v)
+		return d, err == nil && d >= 0
+	})
 }
 
 func (r *reader) num(name string, def int) int {
-	v := r.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		r.fail(name, fmt.Errorf("%q is not a positive integer", v))
-		return def
-	}
-	return n
+	return parsed(r, name, def, "a positive integer", func(v string) (int, bool) {
+		n, err := strconv.Atoi(v)
+		return n, err == nil && n > 0
+	})
 }
 
 func (r *reader) boolean(name string, def bool) bool {
-	v := r.str(name, "")
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.fail(name, fmt.Errorf("%q is not true or false", v))
-		return def
-	}
-	return b
+	return parsed(r, name, def, "true or false", func(v string) (bool, bool) {
+		b, err := strconv.ParseBool(v)
+		return b, err == nil
+	})
 }
 
 func (r *reader) cidrs(name string) []netip.Prefix {

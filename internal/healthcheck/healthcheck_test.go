@@ -2,12 +2,28 @@ package healthcheck
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
+
+// checkResult fails t unless call returned want or, if wantErr is set, an
+// error containing wantErr.
+func checkResult(t *testing.T, call, got string, err error, want, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s = %q, %v; want error %q", call, got, err, wantErr)
+		}
+		return
+	}
+	if err != nil || got != want {
+		t.Errorf("%s = %q, %v; want %q", call, got, err, want)
+	}
+}
 
 func TestURL(t *testing.T) {
 	t.Parallel()
@@ -22,15 +38,7 @@ func TestURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := URL(tt.addr, "/readyz")
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("URL(%q) = %q, %v; want error %q", tt.addr, got, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("URL(%q) = %q, %v; want %q", tt.addr, got, err, tt.want)
-		}
+		checkResult(t, fmt.Sprintf("URL(%q)", tt.addr), got, err, tt.want, tt.err)
 	}
 }
 
@@ -61,14 +69,6 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		body, err := Check(context.Background(), tt.url)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("Check(%s) = %q, %v; want error %q", tt.url, body, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || body != tt.body {
-			t.Errorf("Check(%s) = %q, %v; want %q", tt.url, body, err, tt.body)
-		}
+		checkResult(t, fmt.Sprintf("Check(%s)", tt.url), body, err, tt.body, tt.err)
 	}
 }

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
 
@@ -113,7 +113,7 @@ func TestRealRiverProducerCountsQuiet(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, level slog.Level) string {
 		tdb := testdb.New(t)
-		var buf lockedBuffer
+		var buf cmdtest.Buffer
 		workers := river.NewWorkers()
 		river.AddWorker(workers, noopWorker{})
 		client, err := river.NewClient(riverpgxv5.New(tdb.Pool), &river.Config{
@@ -150,22 +150,4 @@ func TestRealRiverProducerCountsQuiet(t *testing.T) {
 			t.Errorf("DEBUG logs lack the producer's counts at DEBUG:\n%s", out)
 		}
 	})
-}
-
-// lockedBuffer is a bytes.Buffer safe for River's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
