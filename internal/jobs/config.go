@@ -160,17 +160,16 @@ func (c Config) PollWorkersFor(p upstream.Provider) int {
 // Marksign sessions give the user about two minutes and stay readable about
 // five minutes after completion, and comparable clients poll every 1-3 s.
 // Most people confirm on their phone within the first 20 s, and each second
-// until the next poll is a second the app waits: so polls start at 750 ms
-// and grow gently, by 1.08, passing 2 s about 16 s after registration and
-// reaching their 5 s maximum after about 53 s, where only abandoned sessions
-// remain. They stop 5 minutes after registration. (docs/BENCHMARKS.md,
-// "Detection delay", weighs delay against provider load: 1 s growing by 1.5
-// polled half as often in the first 20 s and detected twice as late.) FortID publishes no defaults for its timeout and grace, so
-// both are settings (5 min and 1 min unless configured); its polls start at
-// 2 s and grow to at most 15 s.
+// until the next poll is a second the app waits: so polls start at 500 ms
+// and grow gently, by 1.08, passing 2 s about 19 s after registration and
+// reaching their 5 s maximum after about 56 s, where mostly abandoned
+// sessions remain. They stop 5 minutes after registration. About 19 polls in
+// the first 20 s and 43 in two minutes, against 7 and 27 for 1 s growing by
+// 1.5, which made the app wait about twice as long (docs/BENCHMARKS.md,
+// "Detection delay").
 func DefaultConfig() Config {
 	marksign := FlowConfig{
-		Backoff:  Backoff{Initial: 750 * time.Millisecond, Multiplier: 1.08, Max: 5 * time.Second, Randomization: 0.1},
+		Backoff:  Backoff{Initial: 500 * time.Millisecond, Multiplier: 1.08, Max: 5 * time.Second, Randomization: 0.1},
 		Deadline: DefaultMarksignDeadline,
 	}
 	return Config{
