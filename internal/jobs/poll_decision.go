@@ -167,8 +167,9 @@ func Decide(in PollInput, p PollPolicy) Decision {
 	return Decision{Action: ActionSnooze, Wait: wait, Progress: prog}
 }
 
-// WaitBeforePoll is how long a job woken early must still wait before its
-// next call: long waits are served as several snoozes (see maxSnooze).
+// WaitBeforePoll is how long a job woken early (snoozed in steps by an
+// older version, or run early by hand) must still wait before its next
+// call.
 func WaitBeforePoll(prog PollProgress, now time.Time) time.Duration {
 	if prog.Polls == 0 || !now.Before(prog.NextPollAt) {
 		return 0

@@ -65,7 +65,7 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) err
 		if err := river.MetadataSet(ctx, ProgressKey, prog); err != nil {
 			return fmt.Errorf("poll session %s: record progress: %w", job.Args.SessionID, err)
 		}
-		return river.JobSnooze(min(wait, maxSnooze))
+		return river.JobSnooze(wait)
 	}
 	// Read with the concurrent runs' reads, in one statement (see
 	// sessionLoader): the cancellation request is seen before every call.
@@ -118,7 +118,7 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) err
 		return w.finish(ctx, job, s, endingOf(d, res))
 	}
 	w.logPoll(ctx, s, d.Progress, in, err)
-	if d.Wait > maxSnooze || progressChanged(storedProgress(job.Metadata), d.Progress) {
+	if progressChanged(storedProgress(job.Metadata), d.Progress) {
 		// Only what cannot be derived is written: a plain in-progress
 		// answer (HTTP 200) writes nothing when the last written progress
 		// is plain too, or there is none, so the snooze's update is
@@ -129,25 +129,13 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[jobargs.Poll]) err
 			return fmt.Errorf("poll session %s: record progress: %w", s.ID, err)
 		}
 	}
-	// A wait within River's scheduler interval is one snooze, one job run
-	// per poll: River makes the job available at once with a future
-	// scheduled_at and the fetch poll runs it on time. A longer wait is
-	// served in steps of at most maxSnooze (its next poll time is recorded
-	// above, so the early wakes know when it is due), so no poll job ever
-	// waits in River's `scheduled` state; see maxSnooze for why.
-	return river.JobSnooze(min(d.Wait, maxSnooze))
+	// The whole wait is one snooze, one job run per poll. A snooze within
+	// River's scheduler interval (5 s) leaves the job available with a
+	// future scheduled_at; a longer one leaves it scheduled, and pollhook's
+	// scheduler makes it available ahead of time (see scheduler). Either
+	// way River's fetch poll runs it when due.
+	return river.JobSnooze(d.Wait)
 }
-
-// maxSnooze is the longest single snooze of a poll job: River's scheduler
-// interval. A longer snooze leaves the job `scheduled`, to be made available
-// by River's scheduling query (JobSchedule), which checks every job it moves
-// against the unique index: with 20 000 sessions in flight on a fresh table
-// that query took 10-18 s a run, planned for the few scheduled rows the
-// statistics showed, and polls lagged by up to a minute (docs/BENCHMARKS.md,
-// ladder of the single-snooze design). Snoozes within the interval never
-// reach that query. The cost is one extra job run per 5 s of a longer wait
-// (a FortID poll at its 15 s maximum: three runs).
-const maxSnooze = 5 * time.Second
 
 // endingOf is the ending of a session as Decide ended it; res is the call's
 // answer, carrying the outcome of a terminal one.

@@ -66,6 +66,7 @@ type Service struct {
 	enqueuer  *Enqueuer
 	sweeper   *sweeper
 	reclaimer *Reclaimer
+	scheduler *scheduler
 	queues    []string
 	logger    *slog.Logger
 	started   atomic.Bool
@@ -132,15 +133,23 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	svc.enqueuer = NewEnqueuer(deps.Pool, client, deps.Schema, deps.Logger)
 	svc.sweeper = &sweeper{enqueuer: svc.enqueuer, interval: cfg.SweepInterval, logger: deps.Logger}
 	svc.reclaimer = NewReclaimer(deps.Pool, clientID, deps.Logger, ReclaimInterval)
+	svc.scheduler = &scheduler{pool: deps.Pool, queues: slices.DeleteFunc(slices.Clone(svc.queues), func(q string) bool { return q == river.QueueDefault }),
+		logger: deps.Logger}
 	return svc, nil
 }
 
-// Start takes the worker's liveness lock, starts working jobs, listening
-// for sessions inserted by SQL, the sweep and the reclaimer. It returns once
+// Start takes the worker's liveness lock, makes due jobs available (see
+// scheduler), starts working jobs, listening for sessions inserted by SQL,
+// the sweep, the reclaimer and the scheduler. It returns once
 // River runs and the listener is in place (or ctx ends).
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.reclaimer.Lock(ctx); err != nil {
 		return fmt.Errorf("jobs: %w", err)
+	}
+	// Jobs that fell due while no worker ran are made available before
+	// River's scheduler can take them (see scheduler).
+	if _, err := s.scheduler.once(ctx); err != nil {
+		s.logger.WarnContext(ctx, "scheduling due jobs at start failed; River's own scheduler still runs", "error", err)
 	}
 	if err := s.Client.Start(ctx); err != nil {
 		s.reclaimer.Unlock(context.WithoutCancel(ctx))
@@ -153,6 +162,7 @@ func (s *Service) Start(ctx context.Context) error {
 		func(ctx context.Context) { s.enqueuer.Listen(ctx, ready) },
 		s.sweeper.run,
 		s.reclaimer.Run,
+		s.scheduler.run,
 	} {
 		s.done.Add(1)
 		go func() {
