@@ -2,13 +2,11 @@ package faults
 
 import (
 	"context"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/simulator"
-	"github.com/pollhook/pollhook/internal/testdb"
 )
 
 // TestProviderChaos lets the simulated providers answer 20 % of all polls
@@ -25,25 +23,21 @@ import (
 func TestProviderChaos(t *testing.T) {
 	const sessions = 300
 	ctx := context.Background()
-	tdb := testdb.New(t)
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d", seed)
+	sc := newScene(t, simulator.Options{Chaos: 0.2, SlowDelay: 300 * time.Millisecond})
 
-	sim, simURL := newSimulator(t, simulator.Options{Chaos: 0.2, SlowDelay: 300 * time.Millisecond, Seed: seed})
-	rc := newSubscriber(ctx, t, tdb.Pool)
+	rc := newSubscriber(ctx, t, sc.tdb.Pool)
 	logPath := filepath.Join(t.TempDir(), "worker.log")
-	startInProcessWorker(ctx, t, baseSettings(tdb.URL, tdb.Schema, simURL).with("POLLHOOK_UPSTREAM_TIMEOUT", "2s"), logPath)
+	startInProcessWorker(ctx, t, sc.settings().with("POLLHOOK_UPSTREAM_TIMEOUT", "2s"), logPath)
 
-	registered := registerScripted(ctx, t, tdb.Pool, sim, makePlans(rng, sessions, endingOutcomes, 1, 4))
+	registered := registerScripted(ctx, t, sc.tdb.Pool, makePlans(sc.rng, sessions, endingOutcomes, 1, 4))
 	start := time.Now()
-	waitDone(ctx, t, tdb.Pool, rc, sessions, 90*time.Second, logPath)
+	waitDone(ctx, t, sc.tdb.Pool, rc, sessions, 90*time.Second, logPath)
 	elapsed := time.Since(start)
-	f := checkRun(ctx, t, tdb.Pool, rc, registered)
+	f := checkRun(ctx, t, sc.tdb.Pool, rc, registered)
 
 	polls, chaos, hit := 0, 0, 0
 	for id, p := range registered {
-		n, scripted := sim.Polls(p.externalID), sim.ScriptedPolls(p.externalID)
+		n, scripted := sc.sim.Polls(p.externalID), sc.sim.ScriptedPolls(p.externalID)
 		polls += n
 		chaos += n - scripted
 		if n > scripted {

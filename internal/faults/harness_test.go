@@ -23,6 +23,7 @@ import (
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/upstream"
 	"github.com/pollhook/pollhook/internal/webhook"
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
 // Credentials the simulator demands, so a test also shows that the worker
@@ -52,31 +53,40 @@ func workerBinary(t testing.TB) string {
 // settings are a worker's environment variables.
 type settings map[string]string
 
-// baseSettings configures a worker for the fault tests: loopback webhooks,
-// both providers at providerURL, fast polling and retries, a short
-// maintenance job timeout, and warn-level JSON logs.
-func baseSettings(dbURL, schema, providerURL string) settings {
-	s := settings{
+// deploymentSettings are only what a deployment must set, here for a
+// worker on schema at dbURL with both providers at providerURL: no
+// timeout, rescue, backoff or worker count, so those stay at their
+// defaults. Webhooks may go to loopback and logs are JSON.
+func deploymentSettings(dbURL, schema, providerURL string) settings {
+	return settings{
 		"DATABASE_URL":                   dbURL,
 		"POLLHOOK_SCHEMA":                schema,
-		"POLLHOOK_HTTP_ADDR":             "127.0.0.1:0",
 		"POLLHOOK_FORTID_URL":            providerURL,
 		"POLLHOOK_FORTID_API_KEY":        fortIDKey,
 		"POLLHOOK_MARKSIGN_URL":          providerURL,
 		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
 		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
-		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
-		"POLLHOOK_JOB_TIMEOUT":           "5s",
-		"POLLHOOK_WEBHOOK_SCHEDULE":      "200ms,500ms,1s,2s,2s,2s,2s",
-		"POLLHOOK_SWEEP_INTERVAL":        "1s",
+		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
 		"POLLHOOK_LOG_FORMAT":            "json",
-		"POLLHOOK_LOG_LEVEL":             "warn",
+	}
+}
+
+// baseSettings configures a worker for the fault tests: the deployment
+// settings plus fast polling and retries, a short maintenance job timeout,
+// warn-level logs and half the default worker counts.
+func baseSettings(dbURL, schema, providerURL string) settings {
+	s := deploymentSettings(dbURL, schema, providerURL).with(
+		"POLLHOOK_HTTP_ADDR", "127.0.0.1:0",
+		"POLLHOOK_JOB_TIMEOUT", "5s",
+		"POLLHOOK_WEBHOOK_SCHEDULE", "200ms,500ms,1s,2s,2s,2s,2s",
+		"POLLHOOK_SWEEP_INTERVAL", "1s",
+		"POLLHOOK_LOG_LEVEL", "warn",
 		// Half the defaults: at most 80 connections per worker, so the tests
 		// stay good neighbours on a shared server.
-		"POLLHOOK_POLL_WORKERS":    "50",
-		"POLLHOOK_DELIVER_WORKERS": "20",
-	}
+		"POLLHOOK_POLL_WORKERS", "50",
+		"POLLHOOK_DELIVER_WORKERS", "20",
+	)
 	for flow := range jobs.DefaultConfig().Flows {
 		s["POLLHOOK_BACKOFF_"+strings.ToUpper(string(flow))] = "50ms,1.5,300ms,0.1"
 	}
@@ -135,21 +145,45 @@ func newSimulator(t testing.TB, opts simulator.Options) (*simulator.Simulator, s
 	return sim, srv.URL
 }
 
-// newSecret returns a fresh signing secret.
-func newSecret(t testing.TB) string {
+// seededRand returns a random source for session scripts from a fresh
+// seed, which it logs so that a failing run can be replayed.
+func seededRand(t testing.TB) (*rand.Rand, uint64) {
 	t.Helper()
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secret
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, seed)), seed
 }
+
+// scene is where a fault test with scripted sessions runs: a fresh schema,
+// a simulator demanding the test credentials, and a seeded random source
+// for the scripts.
+type scene struct {
+	tdb    *testdb.DB
+	sim    *simulator.Simulator
+	simURL string
+	rng    *rand.Rand
+}
+
+// newScene sets up a scene for t with a simulator configured by opts. The
+// simulator's chaos choices follow the logged seed too.
+func newScene(t testing.TB, opts simulator.Options) scene {
+	t.Helper()
+	tdb := testdb.New(t)
+	rng, seed := seededRand(t)
+	opts.Seed = seed
+	sim, simURL := newSimulator(t, opts)
+	return scene{tdb: tdb, sim: sim, simURL: simURL, rng: rng}
+}
+
+// settings are baseSettings for a worker on the scene's schema and
+// simulator.
+func (sc scene) settings() settings { return baseSettings(sc.tdb.URL, sc.tdb.Schema, sc.simURL) }
 
 // newSubscriber serves a recording receiver on a loopback port and inserts
 // the subscriber row pointing at it.
 func newSubscriber(ctx context.Context, t testing.TB, pool *pgxpool.Pool) *harness.Receiver {
 	t.Helper()
-	secret := newSecret(t)
+	secret := whsig.NewSecret()
 	rc, url := harness.ServeReceiver(t, secret)
 	if err := harness.AddSubscriber(ctx, pool, subscriber, url, secret); err != nil {
 		t.Fatal(err)
@@ -238,21 +272,27 @@ func (p plan) scriptedPolls() int {
 func makePlans(rng *rand.Rand, n int, outcomes []simulator.Outcome, minIP, maxIP int) []plan {
 	plans := make([]plan, n)
 	for i := range plans {
-		f := flows[i%len(flows)]
-		p := plan{provider: f.provider, flow: f.flow, outcome: outcomes[rng.IntN(len(outcomes))],
-			inProgress: minIP + rng.IntN(maxIP-minIP+1), locale: []string{"lt", "en"}[rng.IntN(2)]}
-		if p.outcome == simulator.OutcomeSlow {
-			p.inProgress = min(p.inProgress, 1) // 2 s per answer
+		outcome, inProgress := outcomes[rng.IntN(len(outcomes))], minIP+rng.IntN(maxIP-minIP+1)
+		if outcome == simulator.OutcomeSlow {
+			inProgress = min(inProgress, 1) // 2 s per answer
 		}
-		if p.provider == "fortid" {
-			p.externalID = simulator.FortIDSessionID(p.outcome, p.inProgress)
-		} else {
-			p.externalID = simulator.MarksignToken(p.outcome, p.inProgress)
-		}
-		p.want = wantState(p.provider, p.outcome)
-		plans[i] = p
+		plans[i] = newPlan(i, outcome, inProgress, []string{"lt", "en"}[rng.IntN(2)])
 	}
 	return plans
+}
+
+// newPlan returns the i-th session of a run, in flow i modulo the flows:
+// its external id scripts outcome after inProgress in-progress answers.
+func newPlan(i int, outcome simulator.Outcome, inProgress int, locale string) plan {
+	f := flows[i%len(flows)]
+	p := plan{provider: f.provider, flow: f.flow, outcome: outcome, inProgress: inProgress, locale: locale,
+		want: wantState(f.provider, outcome)}
+	if p.provider == "fortid" {
+		p.externalID = simulator.FortIDSessionID(outcome, inProgress)
+	} else {
+		p.externalID = simulator.MarksignToken(outcome, inProgress)
+	}
+	return p
 }
 
 // register inserts plans with ONE SQL statement, as an app would, and
@@ -293,7 +333,7 @@ func register(ctx context.Context, pool *pgxpool.Pool, plans []plan) (map[string
 // convention scripts them; a FortID "expired" id answers 410 through a long
 // grace period, as FortID does, so a poll repeated after a crash (at-least-
 // once polling) still reads expired.
-func registerScripted(ctx context.Context, t testing.TB, pool *pgxpool.Pool, _ *simulator.Simulator, plans []plan) map[string]plan {
+func registerScripted(ctx context.Context, t testing.TB, pool *pgxpool.Pool, plans []plan) map[string]plan {
 	t.Helper()
 	registered, err := register(ctx, pool, plans)
 	if err != nil {

@@ -3,14 +3,12 @@ package faults
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
-	"github.com/pollhook/pollhook/internal/testdb"
 )
 
 // TestKill9Worker registers 1,000 sessions, then SIGKILLs the worker binary
@@ -27,20 +25,16 @@ func TestKill9Worker(t *testing.T) {
 	)
 	bin := workerBinary(t)
 	ctx := context.Background()
-	tdb := testdb.New(t)
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d", seed)
-
-	sim, simURL := newSimulator(t, simulator.Options{})
+	sc := newScene(t, simulator.Options{})
+	tdb, rng := sc.tdb, sc.rng
 	rc := newSubscriber(ctx, t, tdb.Pool)
 
 	// Slow scripts hold a poll worker 2 s per answer: more jobs caught
 	// running by a kill.
 	outcomes := append(append([]simulator.Outcome(nil), endingOutcomes...), simulator.OutcomeSlow)
-	registered := registerScripted(ctx, t, tdb.Pool, sim, makePlans(rng, sessions, outcomes, 2, 8))
+	registered := registerScripted(ctx, t, tdb.Pool, makePlans(rng, sessions, outcomes, 2, 8))
 
-	env := baseSettings(tdb.URL, tdb.Schema, simURL)
+	env := sc.settings()
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	start := time.Now()
 	maxRunning, stranded := 0, 0

@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -34,9 +33,7 @@ func TestPostgresRestart(t *testing.T) {
 	if _, err := migrate.Up(ctx, pool, schema, discardLogger()); err != nil {
 		t.Fatal(err)
 	}
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d", seed)
+	rng, _ := seededRand(t)
 
 	sim, simURL := newSimulator(t, simulator.Options{})
 	rc := newSubscriber(ctx, t, pool)
@@ -55,7 +52,7 @@ func TestPostgresRestart(t *testing.T) {
 			}
 		}
 	}
-	first := registerScripted(ctx, t, pool, sim, plans)
+	first := registerScripted(ctx, t, pool, plans)
 	// Mid-run: some webhooks arrived, most sessions are still polling.
 	waitFor(ctx, t, 60*time.Second, "a quarter of the webhooks", func(context.Context) (bool, string) {
 		n := rc.Sessions()
@@ -76,7 +73,7 @@ func TestPostgresRestart(t *testing.T) {
 	t.Logf("restarted Postgres (down %s) with %v", outage.Round(time.Millisecond), atRestart)
 
 	pool = openPool(ctx, t, cluster.URL, schema)
-	second := registerScripted(ctx, t, pool, sim, makePlans(rng, after, endingOutcomes, 0, 3))
+	second := registerScripted(ctx, t, pool, makePlans(rng, after, endingOutcomes, 0, 3))
 	all := merge(first, second)
 	recoverStart := time.Now()
 	waitDone(ctx, t, pool, rc, len(all), 120*time.Second, logPath)

@@ -36,38 +36,18 @@ func measureKill9Stall(t *testing.T, survivor bool) {
 	bin := workerBinary(t)
 	ctx := context.Background()
 	tdb := testdb.New(t)
-	sim, simURL := newSimulator(t, simulator.Options{})
+	_, simURL := newSimulator(t, simulator.Options{})
 	rc := newSubscriber(ctx, t, tdb.Pool)
 
 	// Slow scripts: every answer takes 2 s, so polls are caught in flight.
 	plans := make([]plan, sessions)
 	for i := range plans {
-		f := flows[i%len(flows)]
-		p := plan{provider: f.provider, flow: f.flow, outcome: simulator.OutcomeSlow, inProgress: 2, locale: "lt"}
-		if p.provider == "fortid" {
-			p.externalID = simulator.FortIDSessionID(p.outcome, p.inProgress)
-		} else {
-			p.externalID = simulator.MarksignToken(p.outcome, p.inProgress)
-		}
-		p.want = wantState(p.provider, p.outcome)
-		plans[i] = p
+		plans[i] = newPlan(i, simulator.OutcomeSlow, 2, "lt")
 	}
-	registered := registerScripted(ctx, t, tdb.Pool, sim, plans)
+	registered := registerScripted(ctx, t, tdb.Pool, plans)
 
 	// Only what a deployment must set: no timeout, rescue or backoff.
-	env := settings{
-		"DATABASE_URL":                   tdb.URL,
-		"POLLHOOK_SCHEMA":                tdb.Schema,
-		"POLLHOOK_FORTID_URL":            simURL,
-		"POLLHOOK_FORTID_API_KEY":        fortIDKey,
-		"POLLHOOK_MARKSIGN_URL":          simURL,
-		"POLLHOOK_MARKSIGN_ACCESS_TOKEN": marksignToken,
-		"POLLHOOK_WEBHOOK_ALLOW_HTTP":    "true",
-		"POLLHOOK_WEBHOOK_ALLOW_CIDRS":   "127.0.0.0/8",
-		"POLLHOOK_MAIN_KEY":              testdb.MainKey(),
-		"POLLHOOK_LOG_FORMAT":            "json",
-		"POLLHOOK_LOG_LEVEL":             "info",
-	}
+	env := deploymentSettings(tdb.URL, tdb.Schema, simURL).with("POLLHOOK_LOG_LEVEL", "info")
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 
 	victim := startWorkerProc(ctx, t, bin, "worker#1", env, logPath, true)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
-	"github.com/pollhook/pollhook/internal/testdb"
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
 // TestSubscriberDown starts with the subscriber's port closed (connection
@@ -23,12 +22,8 @@ import (
 func TestSubscriberDown(t *testing.T) {
 	const sessions = 150
 	ctx := context.Background()
-	tdb := testdb.New(t)
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d", seed)
-
-	sim, simURL := newSimulator(t, simulator.Options{})
+	sc := newScene(t, simulator.Options{})
+	tdb := sc.tdb
 	// Reserve a port, then close it: the subscriber is down.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -36,7 +31,7 @@ func TestSubscriberDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	secret := newSecret(t)
+	secret := whsig.NewSecret()
 	rc, err := harness.NewReceiver(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +41,8 @@ func TestSubscriberDown(t *testing.T) {
 	}
 
 	logPath := filepath.Join(t.TempDir(), "worker.log")
-	startInProcessWorker(ctx, t, baseSettings(tdb.URL, tdb.Schema, simURL), logPath)
-	registered := registerScripted(ctx, t, tdb.Pool, sim, makePlans(rng, sessions, endingOutcomes, 0, 1))
+	startInProcessWorker(ctx, t, sc.settings(), logPath)
+	registered := registerScripted(ctx, t, tdb.Pool, makePlans(sc.rng, sessions, endingOutcomes, 0, 1))
 	start := time.Now()
 
 	// Phase 1: connection refused.

@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
-	"github.com/pollhook/pollhook/internal/testdb"
 )
 
 // TestTwoWorkers runs two worker binaries on one database and schema. Both
@@ -22,14 +20,10 @@ func TestTwoWorkers(t *testing.T) {
 	const sessions = 600
 	bin := workerBinary(t)
 	ctx := context.Background()
-	tdb := testdb.New(t)
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	t.Logf("seed %d", seed)
-
-	sim, simURL := newSimulator(t, simulator.Options{})
+	sc := newScene(t, simulator.Options{})
+	tdb := sc.tdb
 	rc := newSubscriber(ctx, t, tdb.Pool)
-	env := baseSettings(tdb.URL, tdb.Schema, simURL)
+	env := sc.settings()
 	dir := t.TempDir()
 	var procs []*harness.Process
 	var logs []string
@@ -39,7 +33,7 @@ func TestTwoWorkers(t *testing.T) {
 		logs = append(logs, logPath)
 	}
 
-	registered := registerScripted(ctx, t, tdb.Pool, sim, makePlans(rng, sessions, endingOutcomes, 2, 8))
+	registered := registerScripted(ctx, t, tdb.Pool, makePlans(sc.rng, sessions, endingOutcomes, 2, 8))
 	start := time.Now()
 	waitDone(ctx, t, tdb.Pool, rc, sessions, 90*time.Second, logs...)
 	elapsed := time.Since(start)

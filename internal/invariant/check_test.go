@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // row is a session as the database holds it after the run.
@@ -35,89 +37,60 @@ type tables struct {
 
 func readTables(ctx context.Context, r *run) (tables, error) {
 	tb := tables{sessions: map[string]row{}, deliveries: map[string][]delivery{}, rescues: map[string][]time.Time{}}
-	rows, err := r.tdb.Pool.Query(ctx, `SELECT id::text, provider, flow, external_id, account, locale, subscriber, created_at, state,
-			coalesce(outcome::text, ''), coalesce(error, ''), finished_at, deadline FROM sessions`)
-	if err != nil {
-		return tb, fmt.Errorf("read sessions: %w", err)
+	var id string
+	var w row
+	if err := r.eachRow(ctx, "sessions", `SELECT id::text, provider, flow, external_id, account, locale, subscriber, created_at, state,
+			coalesce(outcome::text, ''), coalesce(error, ''), finished_at, deadline FROM sessions`,
+		[]any{&id, &w.provider, &w.flow, &w.ext, &w.account, &w.locale, &w.subscriber, &w.created, &w.state,
+			&w.outcome, &w.errText, &w.finished, &w.deadline},
+		func() { tb.sessions[id] = w }); err != nil {
+		return tb, err
 	}
-	for rows.Next() {
-		var id string
-		var w row
-		if err := rows.Scan(&id, &w.provider, &w.flow, &w.ext, &w.account, &w.locale, &w.subscriber, &w.created, &w.state,
-			&w.outcome, &w.errText, &w.finished, &w.deadline); err != nil {
-			rows.Close()
-			return tb, fmt.Errorf("read sessions: %w", err)
-		}
-		tb.sessions[id] = w
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return tb, fmt.Errorf("read sessions: %w", err)
-	}
-	rows, err = r.tdb.Pool.Query(ctx, `SELECT coalesce(session_id::text, ''), webhook_id, state, event_type, attempts FROM deliveries`)
-	if err != nil {
-		return tb, fmt.Errorf("read deliveries: %w", err)
-	}
-	for rows.Next() {
-		var sid string
-		var d delivery
-		if err := rows.Scan(&sid, &d.webhookID, &d.state, &d.eventType, &d.attempts); err != nil {
-			rows.Close()
-			return tb, fmt.Errorf("read deliveries: %w", err)
-		}
-		tb.deliveries[sid] = append(tb.deliveries[sid], d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return tb, fmt.Errorf("read deliveries: %w", err)
+	var sid string
+	var d delivery
+	if err := r.eachRow(ctx, "deliveries", `SELECT coalesce(session_id::text, ''), webhook_id, state, event_type, attempts FROM deliveries`,
+		[]any{&sid, &d.webhookID, &d.state, &d.eventType, &d.attempts},
+		func() { tb.deliveries[sid] = append(tb.deliveries[sid], d) }); err != nil {
+		return tb, err
 	}
 	if err := r.tdb.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
 		WHERE EXISTS (SELECT 1 FROM unnest(errors) e
 			WHERE e->>'error' LIKE 'Stuck job rescued%' OR e->>'error' LIKE 'Stranded job reclaimed%')`).Scan(&tb.rescued); err != nil {
 		return tb, fmt.Errorf("read river_job: %w", err)
 	}
-	rows, err = r.tdb.Pool.Query(ctx, `SELECT coalesce(args->>'session_id', ''), (e->>'at')::timestamptz
-		FROM river_job, unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%' OR e->>'error' LIKE 'Stranded job reclaimed%'`)
+	var at time.Time
+	if err := r.eachRow(ctx, "rescues", `SELECT coalesce(args->>'session_id', ''), (e->>'at')::timestamptz
+		FROM river_job, unnest(errors) e WHERE e->>'error' LIKE 'Stuck job rescued%' OR e->>'error' LIKE 'Stranded job reclaimed%'`,
+		[]any{&sid, &at},
+		func() { tb.rescues[sid] = append(tb.rescues[sid], at) }); err != nil {
+		return tb, err
+	}
+	var jobID int64
+	var kind, args, meta, errs string
+	err := r.eachRow(ctx, "river_job", `SELECT id, kind, args::text, metadata::text, coalesce(errors::text, '') FROM river_job`,
+		[]any{&jobID, &kind, &args, &meta, &errs},
+		func() {
+			tb.jobs++
+			for _, col := range []struct{ name, text string }{{"args", args}, {"metadata", meta}, {"errors", errs}} {
+				if hit := r.leak(col.text); hit != "" {
+					tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) %s: %s", jobID, kind, col.name, hit))
+				}
+			}
+		})
+	return tb, err
+}
+
+// eachRow runs query and, for each row, scans it into dest and calls fn;
+// what names the rows read in errors.
+func (r *run) eachRow(ctx context.Context, what, query string, dest []any, fn func()) error {
+	rows, err := r.tdb.Pool.Query(ctx, query)
 	if err != nil {
-		return tb, fmt.Errorf("read rescues: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
-	for rows.Next() {
-		var sid string
-		var at time.Time
-		if err := rows.Scan(&sid, &at); err != nil {
-			rows.Close()
-			return tb, fmt.Errorf("read rescues: %w", err)
-		}
-		tb.rescues[sid] = append(tb.rescues[sid], at)
+	if _, err := pgx.ForEachRow(rows, dest, func() error { fn(); return nil }); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return tb, fmt.Errorf("read rescues: %w", err)
-	}
-	rows, err = r.tdb.Pool.Query(ctx, `SELECT id, kind, args::text, metadata::text, coalesce(errors::text, '') FROM river_job`)
-	if err != nil {
-		return tb, fmt.Errorf("read river_job: %w", err)
-	}
-	for rows.Next() {
-		var id int64
-		var kind, args, meta, errs string
-		if err := rows.Scan(&id, &kind, &args, &meta, &errs); err != nil {
-			rows.Close()
-			return tb, fmt.Errorf("read river_job: %w", err)
-		}
-		tb.jobs++
-		if hit := r.leak(args); hit != "" {
-			tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) args: %s", id, kind, hit))
-		}
-		if hit := r.leak(meta); hit != "" {
-			tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) metadata: %s", id, kind, hit))
-		}
-		if hit := r.leak(errs); hit != "" {
-			tb.jobLeaks = append(tb.jobLeaks, fmt.Sprintf("river_job %d (%s) errors: %s", id, kind, hit))
-		}
-	}
-	rows.Close()
-	return tb, rows.Err()
+	return nil
 }
 
 // terminalStates are the states a session ends in.

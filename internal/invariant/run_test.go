@@ -431,23 +431,18 @@ func execute(ctx context.Context, t testing.TB, bin string, p params) *run {
 			if s.id == "" {
 				return
 			}
+			// Each act the plan has, at its instant.
 			var acts sync.WaitGroup
-			if s.cancelAt > 0 {
-				acts.Add(1)
-				go func() {
-					defer acts.Done()
-					time.Sleep(time.Until(r.start.Add(s.cancelAt)))
-					r.cancel(ctx, s)
-				}()
+			actAt := func(at time.Duration, act func(context.Context, *session)) {
+				if at > 0 {
+					acts.Go(func() {
+						time.Sleep(time.Until(r.start.Add(at)))
+						act(ctx, s)
+					})
+				}
 			}
-			if s.mutateAt > 0 {
-				acts.Add(1)
-				go func() {
-					defer acts.Done()
-					time.Sleep(time.Until(r.start.Add(s.mutateAt)))
-					r.mutate(ctx, s)
-				}()
-			}
+			actAt(s.cancelAt, r.cancel)
+			actAt(s.mutateAt, r.mutate)
 			acts.Wait()
 		}()
 	}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/testdb"
 )
@@ -16,29 +14,13 @@ func TestRetentionRedactsOldPersonalDataOnly(t *testing.T) {
 	t.Parallel()
 	tdb := testdb.New(t)
 	ctx := context.Background()
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		// Fixtures write pollhook's own columns (state, outcome, created_at):
-		// as pollhook's own statements do, they set pollhook.internal, which
-		// the sessions guard of migration 00002 requires for that.
-		err := pgx.BeginFunc(ctx, tdb.Pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT set_config('pollhook.internal', 'on', true)`); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, sql, args...)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec(`INSERT INTO subscribers (name, url) VALUES ('app', 'https://app.example/h')`)
+	tdb.ExecInternal(ctx, t, `INSERT INTO subscribers (name, url) VALUES ('app', 'https://app.example/h')`)
 	const personal = `{"personal_code": "60001017705", "given_name": "TEN"}`
 	for _, s := range []struct {
 		token string
 		age   string
 	}{{"old", "40 days"}, {"new", "1 day"}} {
-		exec(`WITH s AS (
+		tdb.ExecInternal(ctx, t, `WITH s AS (
 				INSERT INTO sessions (provider, flow, external_id, subscriber, state, outcome, answer, finished_at, created_at)
 				VALUES ('marksign', 'smartid_identification', $1, 'app', 'succeeded', $2, $2, now() - $3::interval, now() - $3::interval)
 				RETURNING id),
