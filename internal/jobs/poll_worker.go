@@ -241,15 +241,7 @@ func (w *PollWorker) deadline(s *session) time.Time {
 
 // upstreamSession is what the provider client needs of s.
 func (w *PollWorker) upstreamSession(s *session) upstream.Session {
-	us := upstream.Session{
-		ID:           s.ID,
-		Provider:     s.Provider,
-		Flow:         s.Flow,
-		ExternalID:   s.ExternalID,
-		Account:      s.Account,
-		Locale:       s.Locale,
-		RegisteredAt: s.CreatedAt,
-	}
+	us := upstream.Session{Target: s.Target, RegisteredAt: s.CreatedAt}
 	if s.Provider == upstream.ProviderFortID {
 		// A 404 after the session's timeout means FortID removed an expired
 		// session; before it, that the session never existed.

@@ -21,18 +21,8 @@ type Querier interface {
 
 // Session is a sessions row as pollhook works with it (without its outcome).
 type Session struct {
-	// ID is pollhook's id of the session.
-	ID string
-	// Provider is the provider family.
-	Provider Provider
-	// Flow is the provider flow.
-	Flow Flow
-	// ExternalID is the provider's session id or token.
-	ExternalID string
-	// Account names the provider credentials to poll with.
-	Account string
-	// Locale is the Marksign message language.
-	Locale string
+	// Target is what a poll needs of the session.
+	Target
 	// Subscriber names the subscriber that receives the webhook.
 	Subscriber string
 	// AppRef is the app's own reference, if any.

@@ -56,7 +56,7 @@ func session(flow upstream.Flow, id, locale string) upstream.Session {
 	if flow == upstream.FlowFortIDVerification {
 		provider = upstream.ProviderFortID
 	}
-	return upstream.Session{ID: "test-" + id, Provider: provider, Flow: flow, ExternalID: id, Locale: locale, RegisteredAt: time.Now()}
+	return upstream.Session{Target: upstream.Target{ID: "test-" + id, Provider: provider, Flow: flow, ExternalID: id, Locale: locale}, RegisteredAt: time.Now()}
 }
 
 // pollUntilTerminal polls s until a terminal result, at most max times,

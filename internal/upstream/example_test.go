@@ -31,13 +31,13 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	res, err := client.Poll(context.Background(), upstream.Session{
+	res, err := client.Poll(context.Background(), upstream.Session{Target: upstream.Target{
 		ID:         "0b7d3c1e-2f4a-4b6c-8d9e-0f1a2b3c4d5e",
 		Provider:   upstream.ProviderMarksign,
 		Flow:       upstream.FlowSmartIDIdentification,
 		ExternalID: "381ed84f-0851-ce1e-a048-fa1e13a53bba",
 		Locale:     "en",
-	})
+	}})
 	if err != nil {
 		fmt.Println(err)
 		return

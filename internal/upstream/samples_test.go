@@ -199,9 +199,9 @@ func newTestClient(t *testing.T, baseURL string, mutate ...func(*Config)) *Clien
 }
 
 func fortIDSession() Session {
-	return Session{ID: "11111111-2222-4333-8444-555555555555", Provider: ProviderFortID, Flow: FlowFortIDVerification, ExternalID: testFortIDID}
+	return Session{Target: Target{ID: "11111111-2222-4333-8444-555555555555", Provider: ProviderFortID, Flow: FlowFortIDVerification, ExternalID: testFortIDID}}
 }
 
 func marksignSession(flow Flow, locale string) Session {
-	return Session{ID: "11111111-2222-4333-8444-666666666666", Provider: ProviderMarksign, Flow: flow, ExternalID: testToken, Locale: locale}
+	return Session{Target: Target{ID: "11111111-2222-4333-8444-666666666666", Provider: ProviderMarksign, Flow: flow, ExternalID: testToken, Locale: locale}}
 }

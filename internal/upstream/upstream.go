@@ -35,6 +35,10 @@ const (
 	FlowMobileIDHashSigning    = session.FlowMobileIDHashSigning
 )
 
+// Target is what a poll needs to reach a session at its provider:
+// session.Target.
+type Target = session.Target
+
 // Providers returns every provider: session.Providers.
 func Providers() []Provider { return session.Providers() }
 
@@ -70,18 +74,9 @@ func (s State) Terminal() bool { return s != StateInProgress && s != "" }
 // Session is what a poll needs to know about a tracked session. It carries
 // no credentials: the client looks the account up in its own configuration.
 type Session struct {
-	// ID is pollhook's session id (a UUID), used in logs only.
-	ID string
-	// Provider is the provider family.
-	Provider Provider
-	// Flow is the status endpoint to poll.
-	Flow Flow
-	// ExternalID is the provider's session id or token.
-	ExternalID string
-	// Account names the configured credentials to use ("default" if empty).
-	Account string
-	// Locale picks Marksign's path: "lt" (no prefix) or "en" (/en prefix).
-	Locale string
+	// Target identifies the session at its provider: ids, flow, account
+	// and locale.
+	Target
 	// RegisteredAt is when pollhook registered the session.
 	RegisteredAt time.Time
 	// ProviderTimeout is, for FortID, when the session has timed out at the
