@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/pgjson/pgjsontest"
 	"github.com/pollhook/pollhook/track"
@@ -393,7 +394,7 @@ func TestProviderTextStaysOutOfLogsAndMetadata(t *testing.T) {
 	})
 	h := newHarness(t, prov)
 	h.cfg.CredentialsBackoff = 100 * time.Millisecond
-	var logs logBuffer
+	var logs cmdtest.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.start(t, logger)
 	sid := h.insert(t, "marksign", "smartid_identification", "tok-text")
@@ -455,7 +456,7 @@ func TestHandoffRefusedForGoodEndsTheSessionLoudly(t *testing.T) {
 		CREATE TRIGGER refuse_outcomes BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION refuse_outcomes()`); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs cmdtest.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	h.start(t, logger)
 	sid := h.insert(t, "marksign", "smartid_identification", "tok-refused-handoff")

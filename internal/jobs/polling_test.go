@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/upstream"
@@ -328,7 +329,7 @@ func TestCredentialsFailureBacksOffAndFailsAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	h, sim := newSimHarness(t, simulator.Options{})
 	h.cfg.CredentialsBackoff = 400 * time.Millisecond
-	var logs logBuffer
+	var logs cmdtest.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	token := simulator.MarksignToken(simulator.OutcomeSucceeded, 0)
 	id := h.insert(t, "marksign", "smartid_identification", token, "account='revoked'",

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/cmdtest"
 )
 
 // TestSweepPicksUpMissedNotificationsOutsideRiver inserts sessions whose
@@ -21,7 +22,7 @@ func TestSweepPicksUpMissedNotificationsOutsideRiver(t *testing.T) {
 	if _, err := h.tdb.Pool.Exec(ctx, `ALTER TABLE sessions DISABLE TRIGGER sessions_registered_notify`); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs cmdtest.Buffer
 	h.start(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	time.Sleep(300 * time.Millisecond) // the listener's start-up pass is over
 	for i := range 3 {

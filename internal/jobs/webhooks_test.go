@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pollhook/pollhook/event"
+	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/simulator"
@@ -326,7 +327,7 @@ func TestV1aCustomHeadersEndToEnd(t *testing.T) {
 	if verifier, err = receiver.New(receiver.Options{PublicKeys: []string{pub}}); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs cmdtest.Buffer
 	h.start(t, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	id := h.insertFor(t, "edge", simulator.MarksignToken(simulator.OutcomeSucceeded, 0))
 	h.waitDelivery(t, id, "succeeded", 20*time.Second)
