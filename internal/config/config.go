@@ -75,28 +75,28 @@ func ownVars() []Var {
 		{"POLLHOOK_POLL_WORKERS", strconv.Itoa(jobs.DefaultPollWorkers), "concurrent poll jobs per worker process and provider: each provider has its own queue (a job holds a slot only while it polls: waiting is a snooze)"},
 		{"POLLHOOK_POLL_WORKERS_<PROVIDER>", "POLLHOOK_POLL_WORKERS", "concurrent poll jobs of one provider's queue (FORTID, MARKSIGN), e.g. POLLHOOK_POLL_WORKERS_FORTID=50"},
 		{"POLLHOOK_DELIVER_WORKERS", strconv.Itoa(jobs.DefaultDeliverWorkers), "concurrent webhook deliveries per worker process"},
-		{"POLLHOOK_FETCH_POLL_INTERVAL", formatDuration(jobs.DefaultFetchPollInterval), "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
-		{"POLLHOOK_SWEEP_INTERVAL", formatDuration(jobs.DefaultSweepInterval), "how often the safety-net sweep (a goroutine in each worker, not a River job) picks up sessions whose notification no worker heard"},
-		{"POLLHOOK_JOB_TIMEOUT", formatDuration(jobs.DefaultJobTimeout), "longest run of a maintenance job (retention); a poll runs at most POLLHOOK_UPSTREAM_TIMEOUT + 5s, a delivery POLLHOOK_WEBHOOK_TIMEOUT + 5s"},
-		{"POLLHOOK_RESCUE_AFTER", formatDuration(jobs.DefaultRescueAfter), "how long a poll or delivery may run before River's rescuer presumes its worker dead and retries it; 0s derives it: the longer of those two timeouts + 5s (25s with defaults). A worker that provably died is reclaimed within 5s instead"},
-		{"POLLHOOK_FORTID_SESSION_TIMEOUT", formatDuration(jobs.DefaultFortIDTimeout), "the Verifier Service's session_timeout_secs"},
-		{"POLLHOOK_FORTID_GRACE_PERIOD", formatDuration(jobs.DefaultFortIDGrace), "the Verifier Service's session_timeout_grace_period_secs"},
-		{"POLLHOOK_MARKSIGN_DEADLINE", formatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
+		{"POLLHOOK_FETCH_POLL_INTERVAL", webhook.FormatDuration(jobs.DefaultFetchPollInterval), "how often each queue looks for due jobs; bounds the lag of snoozed polls and of deliveries"},
+		{"POLLHOOK_SWEEP_INTERVAL", webhook.FormatDuration(jobs.DefaultSweepInterval), "how often the safety-net sweep (a goroutine in each worker, not a River job) picks up sessions whose notification no worker heard"},
+		{"POLLHOOK_JOB_TIMEOUT", webhook.FormatDuration(jobs.DefaultJobTimeout), "longest run of a maintenance job (retention); a poll runs at most POLLHOOK_UPSTREAM_TIMEOUT + 5s, a delivery POLLHOOK_WEBHOOK_TIMEOUT + 5s"},
+		{"POLLHOOK_RESCUE_AFTER", webhook.FormatDuration(jobs.DefaultRescueAfter), "how long a poll or delivery may run before River's rescuer presumes its worker dead and retries it; 0s derives it: the longer of those two timeouts + 5s (25s with defaults). A worker that provably died is reclaimed within 5s instead"},
+		{"POLLHOOK_FORTID_SESSION_TIMEOUT", webhook.FormatDuration(jobs.DefaultFortIDTimeout), "the Verifier Service's session_timeout_secs"},
+		{"POLLHOOK_FORTID_GRACE_PERIOD", webhook.FormatDuration(jobs.DefaultFortIDGrace), "the Verifier Service's session_timeout_grace_period_secs"},
+		{"POLLHOOK_MARKSIGN_DEADLINE", webhook.FormatDuration(jobs.DefaultMarksignDeadline), "how long after registration a Marksign session is polled"},
 		{"POLLHOOK_BACKOFF_<FLOW>", backoffDefaults(), backoffDoc()},
-		{"POLLHOOK_CREDENTIALS_BACKOFF", formatDuration(jobs.DefaultCredentialsBackoff), "wait between polls while a provider refuses an account's credentials"},
-		{"POLLHOOK_PROVIDER_RETRY_AFTER_MAX", formatDuration(jobs.DefaultProviderRetryAfterMax), "longest wait a provider's Retry-After can impose; it never delays a session's final poll"},
-		{"POLLHOOK_WEBHOOK_TIMEOUT", formatDuration(webhook.DefaultTimeout), "webhook request timeout"},
+		{"POLLHOOK_CREDENTIALS_BACKOFF", webhook.FormatDuration(jobs.DefaultCredentialsBackoff), "wait between polls while a provider refuses an account's credentials"},
+		{"POLLHOOK_PROVIDER_RETRY_AFTER_MAX", webhook.FormatDuration(jobs.DefaultProviderRetryAfterMax), "longest wait a provider's Retry-After can impose; it never delays a session's final poll"},
+		{"POLLHOOK_WEBHOOK_TIMEOUT", webhook.FormatDuration(webhook.DefaultTimeout), "webhook request timeout"},
 		{"POLLHOOK_WEBHOOK_SCHEDULE", formatSchedule(webhook.DefaultSchedule()), "delays before each webhook retry (±20% jitter)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_HTTP", "false", "allow http:// subscriber URLs (https is required otherwise)"},
 		{"POLLHOOK_WEBHOOK_ALLOW_CIDRS", "", "comma-separated CIDRs exempt from the SSRF guard, e.g. 127.0.0.0/8"},
-		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", formatDuration(webhook.DefaultDisableAfter), "disable a subscriber whose deliveries keep failing this long"},
+		{"POLLHOOK_WEBHOOK_DISABLE_AFTER", webhook.FormatDuration(webhook.DefaultDisableAfter), "disable a subscriber whose deliveries keep failing this long"},
 		{"POLLHOOK_MAIN_KEY", "", "main key(s) sealing signing secrets and header values at rest: comma-separated ID:BASE64 of 32 bytes, newest first (pollhookctl keys generate); required unless POLLHOOK_ALLOW_NO_MAIN_KEY"},
 		{"POLLHOOK_ALLOW_NO_MAIN_KEY", "false", "let the worker run without a main key, keeping signing secrets in clear"},
 		{"POLLHOOK_ENCRYPT_PERSONAL_DATA", "false", "also seal session outcomes and answers, delivery payloads and attempt bodies (read them with pollhookctl, not SQL)"},
 		{"POLLHOOK_OPERATOR_WEBHOOK_URL", "", "endpoint receiving operational events (subscriber.disabled, subscriber.enabled, delivery.exhausted); none if empty"},
 		{"POLLHOOK_OPERATOR_WEBHOOK_SECRET", "", "whsec_ or whsk_ key signing operational events (generated if empty: pollhookctl subscribers secret pollhook-operator)"},
-		{"POLLHOOK_RETENTION_REDACT_AFTER", formatDuration(jobs.DefaultRedactAfter), "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
-		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", formatDuration(jobs.DefaultDeleteAttemptsAfter), "delete delivery attempt records this old"},
+		{"POLLHOOK_RETENTION_REDACT_AFTER", webhook.FormatDuration(jobs.DefaultRedactAfter), "redact personal data (outcomes, payloads, attempt bodies) this long after a session ends; River keeps completed jobs as long"},
+		{"POLLHOOK_RETENTION_DELETE_ATTEMPTS_AFTER", webhook.FormatDuration(jobs.DefaultDeleteAttemptsAfter), "delete delivery attempt records this old"},
 		{"POLLHOOK_OTLP_ENDPOINT", "", "OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; tracing of every job run (otelriver) is off when empty"},
 		{"POLLHOOK_RIVERUI_USER", "", "River UI basic-auth user (River UI is served at /riverui/ only with a user and password)"},
 		{"POLLHOOK_RIVERUI_PASSWORD", "", "River UI basic-auth password"},
@@ -438,26 +438,12 @@ func (e Env) Names() []string {
 	return slices.Sorted(maps.Keys(e))
 }
 
-// formatDuration writes d as the configuration reads and README documents
-// it: Go's duration syntax without zero trailing units ("5m", "120h",
-// "1h30m", "100ms").
-func formatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // formatSchedule writes a webhook schedule as POLLHOOK_WEBHOOK_SCHEDULE
 // reads it.
 func formatSchedule(s webhook.Schedule) string {
 	parts := make([]string, len(s))
 	for i, d := range s {
-		parts[i] = formatDuration(d)
+		parts[i] = webhook.FormatDuration(d)
 	}
 	return strings.Join(parts, ",")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/upstream"
+	"github.com/pollhook/pollhook/internal/webhook"
 )
 
 // readmeRow matches a row of README's configuration table: the variable in
@@ -80,7 +81,7 @@ func TestDocumentedDefaultsAreTheDefaults(t *testing.T) {
 	for flow, fc := range jobs.DefaultConfig().Flows {
 		b := fc.Backoff
 		explicit["POLLHOOK_BACKOFF_"+strings.ToUpper(string(flow))] = strings.Join([]string{
-			formatDuration(b.Initial), strconv.FormatFloat(b.Multiplier, 'g', -1, 64), formatDuration(b.Max), strconv.FormatFloat(b.Randomization, 'g', -1, 64)}, ",")
+			webhook.FormatDuration(b.Initial), strconv.FormatFloat(b.Multiplier, 'g', -1, 64), webhook.FormatDuration(b.Max), strconv.FormatFloat(b.Randomization, 'g', -1, 64)}, ",")
 	}
 	empty, err := Load(Env{})
 	if err != nil {
@@ -138,30 +139,6 @@ func TestLookupFirstMapWins(t *testing.T) {
 	}
 	if _, ok := env.Lookup("C"); ok {
 		t.Error("C found in no map")
-	}
-}
-
-func TestFormatDuration(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{
-		100 * time.Millisecond:        "100ms",
-		5 * time.Second:               "5s",
-		time.Minute:                   "1m",
-		90 * time.Second:              "1m30s",
-		2 * time.Hour:                 "2h",
-		90 * time.Minute:              "1h30m",
-		120 * time.Hour:               "120h",
-		time.Hour + time.Second:       "1h0m1s",
-		0:                             "0s",
-		1500 * time.Microsecond:       "1.5ms",
-		30*24*time.Hour + time.Minute: "720h1m",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
-		}
-		if back, err := time.ParseDuration(formatDuration(d)); err != nil || back != d {
-			t.Errorf("formatDuration(%v) = %q reads back as %v, %v", d, formatDuration(d), back, err)
-		}
 	}
 }
 
