@@ -36,15 +36,6 @@ import (
 // simPersonCode is the personal code of the simulator's test person.
 const simPersonCode = "60001017705"
 
-func mainKeys(t *testing.T) *seal.Keyring {
-	t.Helper()
-	k, err := seal.Parse(testdb.MainKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // inserter is an insert-only River client on the harness's schema, for the
 // operator's commands (replay, enable).
 func (h *harness) inserter(t *testing.T) *river.Client[pgx.Tx] {
@@ -126,7 +117,7 @@ func TestReplayUsesConfiguredSchedule(t *testing.T) {
 func TestSealedAtRestAfterFullRun(t *testing.T) {
 	t.Parallel()
 	h, _ := newSimHarness(t, simulator.Options{})
-	keys := mainKeys(t)
+	keys := testdb.MainKeys(t)
 	h.cfg.Webhook.AtRest = webhook.AtRest{Keys: keys, Personal: true}
 	ctx := context.Background()
 	// The harness inserted the subscriber's secret in clear, by SQL, as an
@@ -279,7 +270,7 @@ func TestEventFilter(t *testing.T) {
 func TestV1aCustomHeadersEndToEnd(t *testing.T) {
 	t.Parallel()
 	h, _ := newSimHarness(t, simulator.Options{})
-	keys := mainKeys(t)
+	keys := testdb.MainKeys(t)
 	h.cfg.Webhook.AtRest = webhook.AtRest{Keys: keys}
 	ctx := context.Background()
 
@@ -529,7 +520,7 @@ func TestRetentionRedactsSealedPayloads(t *testing.T) {
 	t.Parallel()
 	tdb := testdb.New(t)
 	ctx := context.Background()
-	keys := mainKeys(t)
+	keys := testdb.MainKeys(t)
 	if _, err := tdb.Pool.Exec(ctx, `INSERT INTO subscribers (name, url) VALUES ('app', 'https://app.example/')`); err != nil {
 		t.Fatal(err)
 	}

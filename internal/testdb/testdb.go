@@ -48,6 +48,17 @@ func MainKey() string {
 	return k
 }
 
+// MainKeys returns a keyring of a fresh main key (MainKey), for tests that
+// seal and open values themselves.
+func MainKeys(t testing.TB) *seal.Keyring {
+	t.Helper()
+	keys, err := seal.Parse(MainKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
 // DB is a migrated schema of the test database.
 type DB struct {
 	// Pool's connections use Schema as search_path.

@@ -179,10 +179,7 @@ func TestSubscriberV1aAndSealing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	keys, err := seal.Parse(testdb.MainKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testdb.MainKeys(t)
 	pub, err := CreateSubscriber(ctx, f.db.Pool, keys, "edge", "https://edge.example/h", SubscriberOptions{
 		Scheme: SchemeV1a, EventTypes: []string{"session.*"}, Headers: map[string]string{"authorization": "Bearer t0ken"},
 		RatePerSecond: 50, MaxInFlight: 3,
@@ -323,10 +320,7 @@ func TestSQLInsertedV1aKey(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	keys, err := seal.Parse(testdb.MainKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testdb.MainKeys(t)
 	priv, pub := whsig.NewKeyPair()
 	if _, err := f.db.Pool.Exec(ctx, `INSERT INTO subscribers (name, url, scheme) VALUES ('sqlv1a', 'https://a.example/', 'v1a')`); err != nil {
 		t.Fatal(err)
