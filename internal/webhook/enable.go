@@ -24,32 +24,30 @@ func Disable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name, r
 	if reason == "" {
 		reason = DefaultDisableReason
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("webhook: disable subscriber %q: begin: %w", name, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var wasEnabled bool
-	err = tx.QueryRow(ctx, `WITH old AS (
-			SELECT name, enabled FROM subscribers WHERE name = $1 FOR UPDATE
-		), upd AS (
-			UPDATE subscribers s SET enabled = false, disabled_reason = $2, updated_at = now()
-			FROM old WHERE s.name = old.name AND old.enabled
-		)
-		SELECT enabled FROM old`, name, reason).Scan(&wasEnabled)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return false, fmt.Errorf("webhook: disable subscriber %q: %w", name, err)
-	}
-	if wasEnabled && inserter != nil {
-		if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: name, Reason: reason}); err != nil {
-			return false, fmt.Errorf("webhook: disable subscriber %q: %w", name, err)
+	err := withTx(ctx, db, fmt.Sprintf("disable subscriber %q", name), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `WITH old AS (
+				SELECT name, enabled FROM subscribers WHERE name = $1 FOR UPDATE
+			), upd AS (
+				UPDATE subscribers s SET enabled = false, disabled_reason = $2, updated_at = now()
+				FROM old WHERE s.name = old.name AND old.enabled
+			)
+			SELECT enabled FROM old`, name, reason).Scan(&wasEnabled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("webhook: disable subscriber %q: commit: %w", name, err)
+		if err != nil {
+			return fmt.Errorf("webhook: disable subscriber %q: %w", name, err)
+		}
+		if wasEnabled && inserter != nil {
+			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: name, Reason: reason}); err != nil {
+				return fmt.Errorf("webhook: disable subscriber %q: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
 	}
 	return wasEnabled, nil
 }
@@ -63,40 +61,39 @@ func Enable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name str
 	if inserter == nil {
 		return 0, errors.New("webhook: enabling a subscriber needs an inserter to queue its paused deliveries")
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("webhook: enable subscriber %q: begin: %w", name, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-
-	var wasEnabled bool
-	err = tx.QueryRow(ctx, `WITH old AS (
-			SELECT name, enabled FROM subscribers WHERE name = $1 FOR UPDATE
-		), upd AS (
-			UPDATE subscribers s SET enabled = true, disabled_reason = NULL, failing_since = NULL, updated_at = now()
-			FROM old WHERE s.name = old.name
-		)
-		SELECT enabled FROM old`, name).Scan(&wasEnabled)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("webhook: enable subscriber %q: %w", name, err)
-	}
-	ids, err := requeue(ctx, tx, inserter, `UPDATE deliveries SET state = 'pending', updated_at = now()
-		WHERE subscriber = $1 AND state = 'paused'
-		RETURNING id`, name)
-	if err != nil {
-		return 0, fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
-	}
-	if !wasEnabled {
-		n := len(ids)
-		if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberEnabled, event.OperationalData{Subscriber: name, Requeued: &n}); err != nil {
-			return 0, fmt.Errorf("webhook: enable subscriber %q: %w", name, err)
+	var requeued int
+	err := withTx(ctx, db, fmt.Sprintf("enable subscriber %q", name), func(tx pgx.Tx) error {
+		var wasEnabled bool
+		err := tx.QueryRow(ctx, `WITH old AS (
+				SELECT name, enabled FROM subscribers WHERE name = $1 FOR UPDATE
+			), upd AS (
+				UPDATE subscribers s SET enabled = true, disabled_reason = NULL, failing_since = NULL, updated_at = now()
+				FROM old WHERE s.name = old.name
+			)
+			SELECT enabled FROM old`, name).Scan(&wasEnabled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
 		}
+		if err != nil {
+			return fmt.Errorf("webhook: enable subscriber %q: %w", name, err)
+		}
+		ids, err := requeue(ctx, tx, inserter, `UPDATE deliveries SET state = 'pending', updated_at = now()
+			WHERE subscriber = $1 AND state = 'paused'
+			RETURNING id`, name)
+		if err != nil {
+			return fmt.Errorf("webhook: resume deliveries of %q: %w", name, err)
+		}
+		requeued = len(ids)
+		if !wasEnabled {
+			n := len(ids)
+			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberEnabled, event.OperationalData{Subscriber: name, Requeued: &n}); err != nil {
+				return fmt.Errorf("webhook: enable subscriber %q: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("webhook: enable subscriber %q: commit: %w", name, err)
-	}
-	return len(ids), nil
+	return requeued, nil
 }

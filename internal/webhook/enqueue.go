@@ -133,43 +133,37 @@ func ConfigureOperator(ctx context.Context, db DBTX, at AtRest, url, secret stri
 			public = pub
 		}
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("webhook: operator endpoint: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `UPDATE subscribers SET operator = false WHERE operator AND name <> $1`, OperatorName); err != nil {
-		return fmt.Errorf("webhook: operator endpoint: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO subscribers (name, url, operator) VALUES ($1, $2, true)
-		ON CONFLICT (name) DO UPDATE SET url = excluded.url, operator = true, updated_at = now()
-		WHERE subscribers.url <> excluded.url OR NOT subscribers.operator`, OperatorName, url); err != nil {
-		return fmt.Errorf("webhook: operator endpoint: %w", err)
-	}
-	if secret != "" {
-		rows, err := tx.Query(ctx, `SELECT secret FROM subscriber_secrets WHERE subscriber = $1`, OperatorName)
-		if err != nil {
+	return withTx(ctx, db, "operator endpoint", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE subscribers SET operator = false WHERE operator AND name <> $1`, OperatorName); err != nil {
 			return fmt.Errorf("webhook: operator endpoint: %w", err)
 		}
-		stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO subscribers (name, url, operator) VALUES ($1, $2, true)
+			ON CONFLICT (name) DO UPDATE SET url = excluded.url, operator = true, updated_at = now()
+			WHERE subscribers.url <> excluded.url OR NOT subscribers.operator`, OperatorName, url); err != nil {
 			return fmt.Errorf("webhook: operator endpoint: %w", err)
 		}
-		same := len(stored) == 1
-		if same {
-			plain, err := at.Keys.Open(purposeSecret, stored[0])
-			same = err == nil && string(plain) == secret
-		}
-		if !same {
-			if _, err := tx.Exec(ctx, `WITH gone AS (DELETE FROM subscriber_secrets WHERE subscriber = $1)
-				INSERT INTO subscriber_secrets (subscriber, secret, public_key) VALUES ($1, $2, $3)`,
-				OperatorName, at.Keys.Seal(purposeSecret, []byte(secret)), public); err != nil {
-				return fmt.Errorf("webhook: operator endpoint secret: %w", err)
+		if secret != "" {
+			rows, err := tx.Query(ctx, `SELECT secret FROM subscriber_secrets WHERE subscriber = $1`, OperatorName)
+			if err != nil {
+				return fmt.Errorf("webhook: operator endpoint: %w", err)
+			}
+			stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return fmt.Errorf("webhook: operator endpoint: %w", err)
+			}
+			same := len(stored) == 1
+			if same {
+				plain, err := at.Keys.Open(purposeSecret, stored[0])
+				same = err == nil && string(plain) == secret
+			}
+			if !same {
+				if _, err := tx.Exec(ctx, `WITH gone AS (DELETE FROM subscriber_secrets WHERE subscriber = $1)
+					INSERT INTO subscriber_secrets (subscriber, secret, public_key) VALUES ($1, $2, $3)`,
+					OperatorName, at.Keys.Seal(purposeSecret, []byte(secret)), public); err != nil {
+					return fmt.Errorf("webhook: operator endpoint secret: %w", err)
+				}
 			}
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("webhook: operator endpoint: commit: %w", err)
-	}
-	return nil
+		return nil
+	})
 }

@@ -25,36 +25,36 @@ func DisableIfFailing(ctx context.Context, db DBTX, inserter Inserter, at AtRest
 	if period <= 0 {
 		period = DefaultDisableAfter
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var reason string
-	err = tx.QueryRow(ctx, `UPDATE subscribers SET
-			enabled = false,
-			disabled_reason = format('deliveries failing for more than %s (since %s)',
-				$3::text, to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-			updated_at = now()
-		WHERE name = $1 AND enabled
-			AND failing_since < now() - $2::bigint * interval '1 microsecond'
-		RETURNING disabled_reason`,
-		subscriber, period.Microseconds(), formatPeriod(period)).Scan(&reason)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
-	}
-	if inserter != nil {
-		if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: subscriber, Reason: reason}); err != nil {
-			return false, fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
+	var disabled bool
+	err := withTx(ctx, db, fmt.Sprintf("check health of %q", subscriber), func(tx pgx.Tx) error {
+		var reason string
+		err := tx.QueryRow(ctx, `UPDATE subscribers SET
+				enabled = false,
+				disabled_reason = format('deliveries failing for more than %s (since %s)',
+					$3::text, to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+				updated_at = now()
+			WHERE name = $1 AND enabled
+				AND failing_since < now() - $2::bigint * interval '1 microsecond'
+			RETURNING disabled_reason`,
+			subscriber, period.Microseconds(), formatPeriod(period)).Scan(&reason)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
+		}
+		disabled = true
+		if inserter != nil {
+			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: subscriber, Reason: reason}); err != nil {
+				return fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("webhook: check health of %q: commit: %w", subscriber, err)
-	}
-	return true, nil
+	return disabled, nil
 }
 
 // formatPeriod writes a duration for people: "5d", "36h", "90m".

@@ -232,37 +232,37 @@ func RotateSecret(ctx context.Context, db DBTX, keys *seal.Keyring, name string,
 			return "", err
 		}
 	}
-	tx, err := db.Begin(ctx)
+	var handed string
+	err := withTx(ctx, db, fmt.Sprintf("rotate secret of %q", name), func(tx pgx.Tx) error {
+		var current Scheme
+		err := tx.QueryRow(ctx, `UPDATE subscribers SET scheme = coalesce(nullif($2, ''), scheme), updated_at = now()
+			WHERE name = $1 RETURNING scheme`, name, string(scheme)).Scan(&current)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("webhook: rotate secret of %q: %w", name, err)
+		}
+		k := newSigningKey(keys, current)
+		_, err = tx.Exec(ctx, `WITH expired AS (
+				DELETE FROM subscriber_secrets WHERE subscriber = $1 AND expires_at <= now()
+			), old AS (
+				UPDATE subscriber_secrets SET expires_at = now() + $2::bigint * interval '1 microsecond'
+				WHERE subscriber = $1
+					AND (expires_at IS NULL OR expires_at > now() + $2::bigint * interval '1 microsecond')
+			)
+			INSERT INTO subscriber_secrets (subscriber, secret, public_key) VALUES ($1, $3, $4)`,
+			name, overlap.Microseconds(), k.stored, k.public)
+		if err != nil {
+			return fmt.Errorf("webhook: rotate secret of %q: %w", name, err)
+		}
+		handed = k.handed
+		return nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("webhook: rotate secret of %q: %w", name, err)
+		return "", err
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var current Scheme
-	err = tx.QueryRow(ctx, `UPDATE subscribers SET scheme = coalesce(nullif($2, ''), scheme), updated_at = now()
-		WHERE name = $1 RETURNING scheme`, name, string(scheme)).Scan(&current)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return "", fmt.Errorf("webhook: rotate secret of %q: %w", name, err)
-	}
-	k := newSigningKey(keys, current)
-	_, err = tx.Exec(ctx, `WITH expired AS (
-			DELETE FROM subscriber_secrets WHERE subscriber = $1 AND expires_at <= now()
-		), old AS (
-			UPDATE subscriber_secrets SET expires_at = now() + $2::bigint * interval '1 microsecond'
-			WHERE subscriber = $1
-				AND (expires_at IS NULL OR expires_at > now() + $2::bigint * interval '1 microsecond')
-		)
-		INSERT INTO subscriber_secrets (subscriber, secret, public_key) VALUES ($1, $3, $4)`,
-		name, overlap.Microseconds(), k.stored, k.public)
-	if err != nil {
-		return "", fmt.Errorf("webhook: rotate secret of %q: %w", name, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return "", fmt.Errorf("webhook: rotate secret of %q: commit: %w", name, err)
-	}
-	return k.handed, nil
+	return handed, nil
 }
 
 // RevealSecret returns what an app needs to verify a subscriber's webhooks:
