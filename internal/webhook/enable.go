@@ -24,8 +24,9 @@ func Disable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name, r
 	if reason == "" {
 		reason = DefaultDisableReason
 	}
-	var wasEnabled bool
-	err := withTx(ctx, db, fmt.Sprintf("disable subscriber %q", name), func(tx pgx.Tx) error {
+	what := fmt.Sprintf("disable subscriber %q", name)
+	return disable(ctx, db, inserter, at, name, what, func(tx pgx.Tx) (string, bool, error) {
+		var wasEnabled bool
 		err := tx.QueryRow(ctx, `WITH old AS (
 				SELECT name, enabled FROM subscribers WHERE name = $1 FOR UPDATE
 			), upd AS (
@@ -34,22 +35,40 @@ func Disable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name, r
 			)
 			SELECT enabled FROM old`, name, reason).Scan(&wasEnabled)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
+			return "", false, fmt.Errorf("webhook: subscriber %q: %w", name, ErrNotFound)
 		}
 		if err != nil {
-			return fmt.Errorf("webhook: disable subscriber %q: %w", name, err)
+			return "", false, fmt.Errorf("webhook: %s: %w", what, err)
 		}
-		if wasEnabled && inserter != nil {
-			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: name, Reason: reason}); err != nil {
-				return fmt.Errorf("webhook: disable subscriber %q: %w", name, err)
-			}
+		return reason, wasEnabled, nil
+	})
+}
+
+// disable runs update in a transaction: update disables subscriber name if
+// it should and reports the reason it recorded and whether it did. A
+// disable sends subscriber.disabled to the operator's endpoint through
+// inserter (nil: none), in the same transaction. What names the operation
+// in errors.
+func disable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name, what string, update func(tx pgx.Tx) (reason string, disabled bool, err error)) (bool, error) {
+	var disabled bool
+	err := withTx(ctx, db, what, func(tx pgx.Tx) error {
+		reason, ok, err := update(tx)
+		if err != nil {
+			return err
+		}
+		disabled = ok
+		if !ok || inserter == nil {
+			return nil
+		}
+		if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: name, Reason: reason}); err != nil {
+			return fmt.Errorf("webhook: %s: %w", what, err)
 		}
 		return nil
 	})
 	if err != nil {
 		return false, err
 	}
-	return wasEnabled, nil
+	return disabled, nil
 }
 
 // Enable enables a subscriber: it clears the failure clock and the reason,

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pollhook/pollhook/event"
 )
 
 // DefaultDisableAfter is how long a subscriber's deliveries may keep failing
@@ -25,8 +23,8 @@ func DisableIfFailing(ctx context.Context, db DBTX, inserter Inserter, at AtRest
 	if period <= 0 {
 		period = DefaultDisableAfter
 	}
-	var disabled bool
-	err := withTx(ctx, db, fmt.Sprintf("check health of %q", subscriber), func(tx pgx.Tx) error {
+	what := fmt.Sprintf("check health of %q", subscriber)
+	return disable(ctx, db, inserter, at, subscriber, what, func(tx pgx.Tx) (string, bool, error) {
 		var reason string
 		err := tx.QueryRow(ctx, `UPDATE subscribers SET
 				enabled = false,
@@ -38,23 +36,13 @@ func DisableIfFailing(ctx context.Context, db DBTX, inserter Inserter, at AtRest
 			RETURNING disabled_reason`,
 			subscriber, period.Microseconds(), formatPeriod(period)).Scan(&reason)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+			return "", false, nil
 		}
 		if err != nil {
-			return fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
+			return "", false, fmt.Errorf("webhook: %s: %w", what, err)
 		}
-		disabled = true
-		if inserter != nil {
-			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberDisabled, event.OperationalData{Subscriber: subscriber, Reason: reason}); err != nil {
-				return fmt.Errorf("webhook: check health of %q: %w", subscriber, err)
-			}
-		}
-		return nil
+		return reason, true, nil
 	})
-	if err != nil {
-		return false, err
-	}
-	return disabled, nil
 }
 
 // formatPeriod writes a duration for people: "5d", "36h", "90m".
