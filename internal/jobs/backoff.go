@@ -56,6 +56,31 @@ func (b Backoff) Interval(n int) time.Duration {
 	return eb.NextBackOff()
 }
 
+// StepsWithin is how many polls the schedule makes within age of a
+// session's registration when every poll is on time (without
+// randomization). Decide advances the schedule by the poll count or by
+// this, whichever is further: a worker that fell behind (a burst of
+// registrations, a slow database) slows its sessions down as punctual
+// polling would have, instead of keeping them in their fast start and
+// itself overloaded.
+func (b Backoff) StepsWithin(age time.Duration) int {
+	n, t, iv := 0, time.Duration(0), b.Initial
+	for t+iv <= age {
+		// The interval grows as backoff.ExponentialBackOff grows it, so the
+		// steps agree with Interval to the nanosecond.
+		next := b.Max
+		if float64(iv) < float64(b.Max)/b.Multiplier {
+			next = time.Duration(float64(iv) * b.Multiplier)
+		}
+		if next <= iv {
+			// The interval no longer grows: the rest is a division.
+			return n + int((age-t)/iv)
+		}
+		t, n, iv = t+iv, n+1, next
+	}
+	return n
+}
+
 func pow(x float64, n int) float64 {
 	r := 1.0
 	for range n {

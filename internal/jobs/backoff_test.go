@@ -60,3 +60,57 @@ func TestBackoffValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoffStepsWithin(t *testing.T) {
+	t.Parallel()
+	// On time, polls come at 0, 1, 3, 7, 15, 25, 35 s...
+	b := Backoff{Initial: time.Second, Multiplier: 2, Max: 10 * time.Second}
+	tests := []struct {
+		age  time.Duration
+		want int
+	}{
+		{-time.Second, 0},
+		{0, 0},
+		{999 * time.Millisecond, 0},
+		{time.Second, 1},
+		{2 * time.Second, 1},
+		{3 * time.Second, 2},
+		{7 * time.Second, 3},
+		{14 * time.Second, 3},
+		{15 * time.Second, 4},
+		{25 * time.Second, 5},
+		{34 * time.Second, 5},
+		{35 * time.Second, 6},
+		{time.Hour, 4 + int((time.Hour-15*time.Second)/(10*time.Second))},
+	}
+	for _, tt := range tests {
+		if got := b.StepsWithin(tt.age); got != tt.want {
+			t.Errorf("StepsWithin(%s) = %d, want %d", tt.age, got, tt.want)
+		}
+	}
+	// A schedule that never grows divides at once, however long the age.
+	flat := Backoff{Initial: time.Millisecond, Multiplier: 1, Max: time.Millisecond}
+	if got := flat.StepsWithin(24 * time.Hour); got != int(24*time.Hour/time.Millisecond) {
+		t.Errorf("flat StepsWithin(24h) = %d", got)
+	}
+}
+
+// TestBackoffStepsWithinMatchesPunctualPolls walks the schedule as a
+// punctual poller would and checks that the steps it counts agree with
+// Interval at every poll.
+func TestBackoffStepsWithinMatchesPunctualPolls(t *testing.T) {
+	t.Parallel()
+	for _, b := range []Backoff{
+		{Initial: 500 * time.Millisecond, Multiplier: 1.08, Max: 5 * time.Second},
+		{Initial: 2 * time.Second, Multiplier: 1.5, Max: 15 * time.Second},
+		{Initial: time.Second, Multiplier: 1, Max: time.Second},
+	} {
+		var at time.Duration
+		for n := range 200 {
+			if got := b.StepsWithin(at); got != n {
+				t.Fatalf("%+v: poll %d at %s: StepsWithin = %d", b, n, at, got)
+			}
+			at += b.Interval(n)
+		}
+	}
+}

@@ -135,7 +135,9 @@ func Decide(in PollInput, p PollPolicy) Decision {
 		return Decision{Action: ActionEnd, State: sess.State(res.State), Reason: terminalMessage(res), Progress: prog}
 	}
 
-	wait := p.Backoff.Interval(prog.Polls - 1)
+	// The schedule follows the poll count, or the session's age when the
+	// polls came late (see Backoff.StepsWithin).
+	wait := p.Backoff.Interval(max(prog.Polls-1, p.Backoff.StepsWithin(in.PolledAt.Sub(in.Registered))))
 	switch {
 	case in.Misconfigured || res.CredentialsProblem:
 		prog.LastResult, prog.CredentialsFailures = resultCredentials, prog.CredentialsFailures+1

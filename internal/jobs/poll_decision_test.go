@@ -214,3 +214,36 @@ func TestFinalPollLead(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideFollowsTheSessionsAge checks that a session whose polls came
+// late (a worker behind a burst of registrations) waits what a punctual
+// session of its age would, not the interval of its few polls, and that a
+// punctual one is not slowed down.
+func TestDecideFollowsTheSessionsAge(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	policy := jobs.PollPolicy{Backoff: jobs.Backoff{Initial: time.Second, Multiplier: 2, Max: 10 * time.Second}, FinalPollLead: 2 * time.Second}
+	inProgress := upstream.Result{State: upstream.StateInProgress, HTTPStatus: 200}
+	tests := []struct {
+		name  string
+		polls int           // polls before this one
+		age   time.Duration // this poll's time after registration
+		wait  time.Duration
+	}{
+		{"punctual first poll", 0, 0, time.Second},
+		{"punctual third poll (0, 1, 3 s)", 2, 3 * time.Second, 4 * time.Second},
+		{"first poll 7 s late: the fourth interval", 0, 7 * time.Second, 8 * time.Second},
+		{"second poll a minute late: the maximum", 1, time.Minute, 10 * time.Second},
+		{"more polls than the age gives (run early by hand): the poll count", 5, 3 * time.Second, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at := t0.Add(tt.age)
+			in := polled(at, at, inProgress, jobs.PollProgress{Polls: tt.polls})
+			in.Registered, in.Deadline = t0, t0.Add(time.Hour)
+			if d := jobs.Decide(in, policy); d.Action != jobs.ActionSnooze || d.Wait != tt.wait {
+				t.Fatalf("Decide = action %d wait %s, want snooze %s", d.Action, d.Wait, tt.wait)
+			}
+		})
+	}
+}
