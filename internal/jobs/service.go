@@ -93,12 +93,13 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 
 	// The poll queues fetch at most every FetchCooldown, in batches; the
 	// deliver queue and River's insert notifications follow
-	// DeliverFetchCooldown, so a handoff's delivery is fetched at once.
+	// DeliverFetchCooldown, and the deliver queue polls every
+	// DeliverFetchPollInterval, so a handoff's delivery is fetched at once.
 	pollCooldown := cfg.RiverFetchCooldown()
 	queues := map[string]river.QueueConfig{
 		// Poll jobs inserted before they named their provider.
 		jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers, FetchCooldown: pollCooldown},
-		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers, FetchPollInterval: cfg.RiverDeliverFetchPollInterval()},
 		river.QueueDefault:   {MaxWorkers: 5},
 	}
 	for _, p := range sess.Providers() {
