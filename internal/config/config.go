@@ -67,7 +67,7 @@ func ownVars() []Var {
 	return []Var{
 		{"DATABASE_URL", db.DefaultURL, "Postgres connection URL"},
 		{"POLLHOOK_SCHEMA", db.DefaultSchema, "schema holding all of pollhook's tables, River's included"},
-		{"POLLHOOK_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns), "database connections per worker process (jobs hold one only while they query, not while they wait on HTTP)"},
+		{"POLLHOOK_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns), "database connections per worker process for pollhook's own rows (jobs hold one only while they query, not while they wait on HTTP); River's queue statements have a second pool of half as many (at least 4) that commits without waiting for the WAL flush"},
 		{"POLLHOOK_HTTP_ADDR", DefaultHTTPAddr, "listen address of /healthz, /readyz, /metrics, and of River UI and pprof when they are enabled: keep it on loopback or a private network, never public"},
 		{"POLLHOOK_PPROF", "false", "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		{"POLLHOOK_LOG_LEVEL", strings.ToLower(DefaultLogLevel.String()), "debug, info, warn or error"},
