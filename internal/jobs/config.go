@@ -30,8 +30,13 @@ const (
 	DefaultDeliverFetchCooldown = 2 * time.Millisecond
 	// DefaultDeliverFetchPollInterval is Config.DeliverFetchPollInterval.
 	DefaultDeliverFetchPollInterval = 10 * time.Millisecond
-	// DefaultPollWorkers is Config.PollWorkers.
-	DefaultPollWorkers = 200
+	// DefaultPollWorkers is Config.PollWorkers. At 30 000 sessions in
+	// flight a 100 ms fetch finds about 320 Marksign polls due: with 200
+	// slots the rest waited for slots and a later fetch (lag p99 0.42-0.45 s);
+	// with 500 the step holds (p99 0.245 s, RSS 94 MB; docs/BENCHMARKS.md).
+	// A slot is held only while a poll runs; the provider calls themselves
+	// share upstream.DefaultMaxConns connections per host.
+	DefaultPollWorkers = 500
 	// DefaultDeliverWorkers is Config.DeliverWorkers.
 	DefaultDeliverWorkers = 50
 	// DefaultProviderRetryAfterMax is Config.ProviderRetryAfterMax.
