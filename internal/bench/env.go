@@ -40,16 +40,19 @@ type schemaEnv struct {
 // newSchema creates bench_<random> in the database at url and migrates it.
 // The caller must call drop, whatever happens next.
 func newSchema(ctx context.Context, url string, maxConns int32) (*schemaEnv, error) {
-	return newSchemaVia(ctx, url, url, maxConns)
+	return newSchemaVia(ctx, url, url, maxConns, false)
 }
 
 // newSchemaVia is newSchema with the pool connecting to poolURL (a proxy in
-// front of url); the schema is dropped through url.
-func newSchemaVia(ctx context.Context, url, poolURL string, maxConns int32) (*schemaEnv, error) {
+// front of url); the schema is dropped through url. asyncCommit opens the
+// pool as pollhook opens River's (db.Config.AsyncCommit): River's no-op and
+// the floor run on it, the best setting River has here, as pollhook's own
+// River client does.
+func newSchemaVia(ctx context.Context, url, poolURL string, maxConns int32, asyncCommit bool) (*schemaEnv, error) {
 	var b [5]byte
 	_, _ = rand.Read(b[:])
 	schema := "bench_" + hex.EncodeToString(b[:])
-	pool, err := db.Open(ctx, db.Config{URL: poolURL, Schema: schema, MaxConns: maxConns})
+	pool, err := db.Open(ctx, db.Config{URL: poolURL, Schema: schema, MaxConns: maxConns, AsyncCommit: asyncCommit})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", schema, err)
 	}

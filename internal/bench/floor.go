@@ -89,7 +89,7 @@ func startFloor(ctx context.Context, cfg Config, dbURL string, onPoll func()) (_
 			err = errors.Join(err, r.close())
 		}
 	}()
-	if r.env, err = newSchemaVia(ctx, cfg.DatabaseURL, dbURL, riverMaxConns); err != nil {
+	if r.env, err = newSchemaVia(ctx, cfg.DatabaseURL, dbURL, riverMaxConns, true); err != nil {
 		return r, err
 	}
 	if r.prov, err = startProviders(onPoll); err != nil {

@@ -60,7 +60,7 @@ const insertChunk = 5_000
 func MeasureRiver(ctx context.Context, cfg Config) (_ *RiverResult, err error) {
 	// A no-op job queries nothing: River's producer, completer and
 	// notifier need a handful of connections, whatever MaxWorkers says.
-	env, err := newSchema(ctx, cfg.DatabaseURL, riverMaxConns)
+	env, err := newSchemaVia(ctx, cfg.DatabaseURL, cfg.DatabaseURL, riverMaxConns, true)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ import (
 type Daemon struct {
 	// Pool is the daemon's database pool.
 	Pool *pgxpool.Pool
+	// riverPool carries River's queue statements (jobs.Deps.RiverPool).
+	riverPool *pgxpool.Pool
 	// Service runs River and the session listener.
 	Service *jobs.Service
 	// Addr is the HTTP server's bound address.
@@ -52,9 +54,19 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Daemon
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Pool: pool, cfg: cfg, logger: logger}
+	// River's queue statements commit without waiting for the WAL flush
+	// (see db.Config.AsyncCommit): at 30 000 sessions in flight the fetches
+	// and snoozes queued on WAL syncs (docs/BENCHMARKS.md, "What limits the
+	// scale").
+	riverPool, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, Schema: cfg.Schema, MaxConns: riverMaxConns(cfg.DBMaxConns), AsyncCommit: true})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d := &Daemon{Pool: pool, riverPool: riverPool, cfg: cfg, logger: logger}
 	if err := d.start(ctx); err != nil {
 		pool.Close()
+		riverPool.Close()
 		return nil, err
 	}
 	return d, nil
@@ -85,6 +97,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	m := metrics.New(reg, jobs.MetricLabels(d.cfg.Upstream))
 	svc, err := jobs.NewService(d.cfg.Jobs, jobs.Deps{
 		Pool:                 d.Pool,
+		RiverPool:            d.riverPool,
 		Schema:               d.cfg.Schema,
 		Poller:               poller,
 		Sender:               webhook.NewSender(d.cfg.Sender),
@@ -167,5 +180,13 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		errs = append(errs, d.stopTracing(ctx))
 	}
 	d.Pool.Close()
+	d.riverPool.Close()
 	return errors.Join(errs...)
+}
+
+// riverMaxConns sizes River's pool: half of pollhook's own (River's
+// producers, completer, notifier and maintenance hold connections only
+// briefly, the notifier one for good), at least four.
+func riverMaxConns(dbMaxConns int) int32 {
+	return int32(max(dbMaxConns/2, 4))
 }

@@ -37,6 +37,12 @@ type Config struct {
 	Schema string
 	// MaxConns caps the pool; zero keeps pgxpool's default.
 	MaxConns int32
+	// AsyncCommit turns synchronous_commit off on the pool's connections: a
+	// commit returns before its WAL reaches disk, and a Postgres crash may
+	// lose the last moments of commits (never corrupt them). Only for River's
+	// queue statements (fetch, snooze, completion), whose loss runs a job
+	// again; pollhook's own rows go through a pool without it.
+	AsyncCommit bool
 }
 
 // Open connects a pool whose connections use cfg.Schema as search_path and
@@ -52,6 +58,10 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	pcfg.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "pollhook"
+	if cfg.AsyncCommit {
+		pcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+		pcfg.ConnConfig.RuntimeParams["application_name"] = "pollhook_river"
+	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}

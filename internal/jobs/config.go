@@ -28,8 +28,15 @@ const (
 	DefaultFetchCooldown = 25 * time.Millisecond
 	// DefaultDeliverFetchCooldown is Config.DeliverFetchCooldown.
 	DefaultDeliverFetchCooldown = 2 * time.Millisecond
-	// DefaultPollWorkers is Config.PollWorkers.
-	DefaultPollWorkers = 200
+	// DefaultDeliverFetchPollInterval is Config.DeliverFetchPollInterval.
+	DefaultDeliverFetchPollInterval = 10 * time.Millisecond
+	// DefaultPollWorkers is Config.PollWorkers. At 30 000 sessions in
+	// flight a 100 ms fetch finds about 320 Marksign polls due: with 200
+	// slots the rest waited for slots and a later fetch (lag p99 0.42-0.45 s);
+	// with 500 the step holds (p99 0.245 s, RSS 94 MB; docs/BENCHMARKS.md).
+	// A slot is held only while a poll runs; the provider calls themselves
+	// share upstream.DefaultMaxConns connections per host.
+	DefaultPollWorkers = 500
 	// DefaultDeliverWorkers is Config.DeliverWorkers.
 	DefaultDeliverWorkers = 50
 	// DefaultProviderRetryAfterMax is Config.ProviderRetryAfterMax.
@@ -98,6 +105,12 @@ type Config struct {
 	// within the cooldown of the one before left it to the next fetch poll
 	// (terminal answer to webhook p99 81 ms; docs/BENCHMARKS.md).
 	DeliverFetchCooldown time.Duration
+	// DeliverFetchPollInterval is FetchPollInterval of the deliver queue.
+	// River wakes the queue on the handoff's insert notification, but in
+	// the bench about one delivery in ten was fetched only by the poll
+	// (p95 30 ms, p99 54 ms at 100 ms): polling every 10 ms bounds that
+	// (p99 24 ms) for about a hundred indexed empty fetches a second.
+	DeliverFetchPollInterval time.Duration
 	// PollWorkers is the number of concurrent poll jobs per process and
 	// provider: each provider has its own queue (jobargs.QueuePollFor) with this many
 	// slots unless ProviderWorkers says otherwise, so a slow or dead provider
@@ -184,18 +197,19 @@ func DefaultConfig() Config {
 			upstream.FlowMobileIDSigning:        marksign,
 			upstream.FlowMobileIDHashSigning:    marksign,
 		},
-		FortIDTimeout:         DefaultFortIDTimeout,
-		FortIDGrace:           DefaultFortIDGrace,
-		CredentialsBackoff:    DefaultCredentialsBackoff,
-		SweepInterval:         DefaultSweepInterval,
-		FetchPollInterval:     DefaultFetchPollInterval,
-		FetchCooldown:         DefaultFetchCooldown,
-		DeliverFetchCooldown:  DefaultDeliverFetchCooldown,
-		PollWorkers:           DefaultPollWorkers,
-		ProviderRetryAfterMax: DefaultProviderRetryAfterMax,
-		FinalPollLead:         DefaultFinalPollLead,
-		LogAggregateEvery:     DefaultLogAggregateEvery,
-		DeliverWorkers:        DefaultDeliverWorkers,
+		FortIDTimeout:            DefaultFortIDTimeout,
+		FortIDGrace:              DefaultFortIDGrace,
+		CredentialsBackoff:       DefaultCredentialsBackoff,
+		SweepInterval:            DefaultSweepInterval,
+		FetchPollInterval:        DefaultFetchPollInterval,
+		FetchCooldown:            DefaultFetchCooldown,
+		DeliverFetchCooldown:     DefaultDeliverFetchCooldown,
+		DeliverFetchPollInterval: DefaultDeliverFetchPollInterval,
+		PollWorkers:              DefaultPollWorkers,
+		ProviderRetryAfterMax:    DefaultProviderRetryAfterMax,
+		FinalPollLead:            DefaultFinalPollLead,
+		LogAggregateEvery:        DefaultLogAggregateEvery,
+		DeliverWorkers:           DefaultDeliverWorkers,
 		Webhook: WebhookConfig{
 			Schedule:      webhook.DefaultSchedule(),
 			DisableAfter:  webhook.DefaultDisableAfter,
@@ -228,8 +242,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("credentials backoff %s must be positive", c.CredentialsBackoff)
 	case c.SweepInterval <= 0:
 		return fmt.Errorf("sweep interval %s must be positive", c.SweepInterval)
-	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.DeliverFetchCooldown <= 0:
-		return fmt.Errorf("fetch poll interval %s and cooldowns %s (deliver %s) must be positive", c.FetchPollInterval, c.FetchCooldown, c.DeliverFetchCooldown)
+	case c.FetchPollInterval <= 0 || c.FetchCooldown <= 0 || c.DeliverFetchCooldown <= 0 || c.DeliverFetchPollInterval <= 0:
+		return fmt.Errorf("fetch poll intervals %s (deliver %s) and cooldowns %s (deliver %s) must be positive",
+			c.FetchPollInterval, c.DeliverFetchPollInterval, c.FetchCooldown, c.DeliverFetchCooldown)
 	case c.ProviderRetryAfterMax < 0 || c.FinalPollLead <= 0 || c.LogAggregateEvery < 0:
 		return fmt.Errorf("provider retry-after max %s and log aggregation %s must not be negative, final poll lead %s must be positive",
 			c.ProviderRetryAfterMax, c.LogAggregateEvery, c.FinalPollLead)
@@ -252,9 +267,16 @@ func (c Config) RiverFetchCooldown() time.Duration {
 }
 
 // RiverDeliverFetchCooldown is DeliverFetchCooldown as River runs it: never
-// longer than FetchPollInterval nor shorter than River's 1 ms minimum.
+// longer than either fetch poll interval nor shorter than River's 1 ms
+// minimum.
 func (c Config) RiverDeliverFetchCooldown() time.Duration {
-	return max(min(c.DeliverFetchCooldown, c.FetchPollInterval), time.Millisecond)
+	return max(min(c.DeliverFetchCooldown, c.FetchPollInterval, c.DeliverFetchPollInterval), time.Millisecond)
+}
+
+// RiverDeliverFetchPollInterval is DeliverFetchPollInterval as River runs
+// it: never shorter than the deliver queue's cooldown.
+func (c Config) RiverDeliverFetchPollInterval() time.Duration {
+	return max(c.DeliverFetchPollInterval, c.RiverDeliverFetchCooldown())
 }
 
 // defaultDeadline is how long after registration a session of flow may be

@@ -28,6 +28,13 @@ import (
 type Deps struct {
 	// Pool must be opened with db.Open on Schema.
 	Pool *pgxpool.Pool
+	// RiverPool, when set, carries River's own statements (fetch, snooze,
+	// completion, maintenance) and the scheduler's: opened with
+	// db.Config.AsyncCommit, so a poll's snooze does not wait for a WAL
+	// flush. Everything pollhook must not lose (the handoff with its
+	// outcome, delivery row and job, deliveries' attempts) goes through Pool.
+	// Zero: Pool.
+	RiverPool *pgxpool.Pool
 	// Schema is pollhook's schema.
 	Schema string
 	// Poller reads the providers.
@@ -93,19 +100,21 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 
 	// The poll queues fetch at most every FetchCooldown, in batches; the
 	// deliver queue and River's insert notifications follow
-	// DeliverFetchCooldown, so a handoff's delivery is fetched at once.
+	// DeliverFetchCooldown, and the deliver queue polls every
+	// DeliverFetchPollInterval, so a handoff's delivery is fetched at once.
 	pollCooldown := cfg.RiverFetchCooldown()
 	queues := map[string]river.QueueConfig{
 		// Poll jobs inserted before they named their provider.
 		jobargs.QueuePoll:    {MaxWorkers: cfg.PollWorkers, FetchCooldown: pollCooldown},
-		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers},
+		jobargs.QueueDeliver: {MaxWorkers: cfg.DeliverWorkers, FetchPollInterval: cfg.RiverDeliverFetchPollInterval()},
 		river.QueueDefault:   {MaxWorkers: 5},
 	}
 	for _, p := range sess.Providers() {
 		queues[jobargs.QueuePollFor(string(p))] = river.QueueConfig{MaxWorkers: cfg.PollWorkersFor(p), FetchCooldown: pollCooldown}
 	}
 	svc.queues = slices.Sorted(maps.Keys(queues))
-	driver := riverpgxv5.New(deps.Pool)
+	riverPool := cmp.Or(deps.RiverPool, deps.Pool)
+	driver := riverpgxv5.New(riverPool)
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      clientID,
 		Schema:  deps.Schema,
@@ -137,7 +146,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	svc.enqueuer = NewEnqueuer(deps.Pool, client, deps.Schema, deps.Logger)
 	svc.sweeper = &sweeper{enqueuer: svc.enqueuer, interval: cfg.SweepInterval, logger: deps.Logger}
 	svc.reclaimer = NewReclaimer(deps.Pool, clientID, deps.Logger, ReclaimInterval)
-	svc.scheduler = &scheduler{pool: deps.Pool, queues: slices.DeleteFunc(slices.Clone(svc.queues), func(q string) bool { return q == river.QueueDefault }),
+	svc.scheduler = &scheduler{pool: riverPool, queues: slices.DeleteFunc(slices.Clone(svc.queues), func(q string) bool { return q == river.QueueDefault }),
 		logger: deps.Logger}
 	return svc, nil
 }
