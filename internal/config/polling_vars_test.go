@@ -14,7 +14,7 @@ func TestLoadPollingIsolationAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Jobs.PollWorkersFor(upstream.ProviderFortID) != 200 || c.Jobs.ProviderRetryAfterMax != jobs.DefaultProviderRetryAfterMax ||
+	if c.Jobs.PollWorkersFor(upstream.ProviderFortID) != jobs.DefaultPollWorkers || c.Jobs.ProviderRetryAfterMax != jobs.DefaultProviderRetryAfterMax ||
 		c.Jobs.FinalPollLead != jobs.DefaultFinalPollLead {
 		t.Fatalf("defaults: fortid workers %d, retry-after max %s, final poll lead %s",
 			c.Jobs.PollWorkersFor(upstream.ProviderFortID), c.Jobs.ProviderRetryAfterMax, c.Jobs.FinalPollLead)
@@ -27,7 +27,7 @@ func TestLoadPollingIsolationAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Jobs.PollWorkersFor(upstream.ProviderFortID) != 7 || c.Jobs.PollWorkersFor(upstream.ProviderMarksign) != 200 ||
+	if c.Jobs.PollWorkersFor(upstream.ProviderFortID) != 7 || c.Jobs.PollWorkersFor(upstream.ProviderMarksign) != jobs.DefaultPollWorkers ||
 		c.Jobs.ProviderRetryAfterMax != 5*time.Second || c.Jobs.FinalPollLead != time.Second {
 		t.Fatalf("overrides: fortid %d, marksign %d, retry-after max %s, final poll lead %s (bounded by the upstream timeout)",
 			c.Jobs.PollWorkersFor(upstream.ProviderFortID), c.Jobs.PollWorkersFor(upstream.ProviderMarksign),
