@@ -75,7 +75,8 @@ func ownVars() []Var {
 		{"POLLHOOK_POLL_WORKERS", strconv.Itoa(jobs.DefaultPollWorkers), "concurrent poll jobs per worker process and provider: each provider has its own queue (a job holds a slot only while it polls: waiting is a snooze)"},
 		{"POLLHOOK_POLL_WORKERS_<PROVIDER>", "POLLHOOK_POLL_WORKERS", "concurrent poll jobs of one provider's queue (FORTID, MARKSIGN), e.g. POLLHOOK_POLL_WORKERS_FORTID=50"},
 		{"POLLHOOK_DELIVER_WORKERS", strconv.Itoa(jobs.DefaultDeliverWorkers), "concurrent webhook deliveries per worker process"},
-		{"POLLHOOK_FETCH_POLL_INTERVAL", webhook.FormatDuration(jobs.DefaultFetchPollInterval), "how often each poll queue looks for due jobs; bounds the lag of snoozed polls (the deliver queue looks every 10ms and is woken by each new delivery)"},
+		{"POLLHOOK_FETCH_POLL_INTERVAL", webhook.FormatDuration(jobs.DefaultFetchPollInterval), "how often each poll queue looks for due jobs; bounds the lag of snoozed polls (the deliver queue looks every " +
+			webhook.FormatDuration(jobs.DefaultDeliverFetchPollInterval) + " and is woken by each new delivery)"},
 		{"POLLHOOK_SWEEP_INTERVAL", webhook.FormatDuration(jobs.DefaultSweepInterval), "how often the safety-net sweep (a goroutine in each worker, not a River job) picks up sessions whose notification no worker heard"},
 		{"POLLHOOK_JOB_TIMEOUT", webhook.FormatDuration(jobs.DefaultJobTimeout), "longest run of a maintenance job (retention); a poll runs at most POLLHOOK_UPSTREAM_TIMEOUT + 5s, a delivery POLLHOOK_WEBHOOK_TIMEOUT + 5s"},
 		{"POLLHOOK_RESCUE_AFTER", webhook.FormatDuration(jobs.DefaultRescueAfter), "how long a poll or delivery may run before River's rescuer presumes its worker dead and retries it; 0s derives it: the longer of those two timeouts + 5s (25s with defaults). A worker that provably died is reclaimed within 5s instead"},

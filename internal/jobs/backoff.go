@@ -38,16 +38,7 @@ func (b Backoff) Validate() error {
 // from n alone, which pollhook persists with the job, so a restarted worker
 // continues the sequence where it was rather than from the start.
 func (b Backoff) Interval(n int) time.Duration {
-	eb := &backoff.ExponentialBackOff{
-		InitialInterval:     b.Initial,
-		RandomizationFactor: b.Randomization,
-		Multiplier:          b.Multiplier,
-		MaxInterval:         b.Max,
-		MaxElapsedTime:      0,
-		Stop:                backoff.Stop,
-		Clock:               backoff.SystemClock,
-	}
-	eb.Reset()
+	eb := b.exponential(b.Randomization)
 	// The interval stops growing at Max, so the walk stops there too: at most
 	// log(Max/Initial)/log(Multiplier) steps, whatever n is.
 	for i := 0; i < n && float64(b.Initial)*pow(b.Multiplier, i) < float64(b.Max); i++ {
@@ -64,21 +55,37 @@ func (b Backoff) Interval(n int) time.Duration {
 // polling would have, instead of keeping them in their fast start and
 // itself overloaded.
 func (b Backoff) StepsWithin(age time.Duration) int {
-	n, t, iv := 0, time.Duration(0), b.Initial
-	for t+iv <= age {
-		// The interval grows as backoff.ExponentialBackOff grows it, so the
-		// steps agree with Interval to the nanosecond.
-		next := b.Max
-		if float64(iv) < float64(b.Max)/b.Multiplier {
-			next = time.Duration(float64(iv) * b.Multiplier)
-		}
-		if next <= iv {
+	// The library's own unrandomized intervals, so the steps agree with
+	// Interval to the nanosecond.
+	eb := b.exponential(0)
+	n, t, prev := 0, time.Duration(0), time.Duration(-1)
+	for {
+		iv := eb.NextBackOff()
+		switch {
+		case t+iv > age:
+			return n
+		case iv == prev:
 			// The interval no longer grows: the rest is a division.
 			return n + int((age-t)/iv)
 		}
-		t, n, iv = t+iv, n+1, next
+		t, n, prev = t+iv, n+1, iv
 	}
-	return n
+}
+
+// exponential is the library's schedule for b with the given
+// randomization, never stopping.
+func (b Backoff) exponential(randomization float64) *backoff.ExponentialBackOff {
+	eb := &backoff.ExponentialBackOff{
+		InitialInterval:     b.Initial,
+		RandomizationFactor: randomization,
+		Multiplier:          b.Multiplier,
+		MaxInterval:         b.Max,
+		MaxElapsedTime:      0,
+		Stop:                backoff.Stop,
+		Clock:               backoff.SystemClock,
+	}
+	eb.Reset()
+	return eb
 }
 
 func pow(x float64, n int) float64 {

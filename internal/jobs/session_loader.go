@@ -102,12 +102,10 @@ func (l *sessionLoader) serve(batch []loadRequest) {
 	found, err := l.store.LoadMany(ctx, l.pool, ids)
 	for _, r := range batch {
 		switch {
-		case err != nil:
-			s, lerr := l.store.Load(ctx, l.pool, r.id)
-			r.done <- loadResult{s, lerr}
-		case found[r.id] == nil:
-			// Gone, or named in a form other than the canonical text the
-			// batch is keyed by: a read of its own tells.
+		case err != nil || found[r.id] == nil:
+			// The batch failed, or the session is gone or named in a form
+			// other than the canonical text the batch is keyed by: a read
+			// of its own tells.
 			s, lerr := l.store.Load(ctx, l.pool, r.id)
 			r.done <- loadResult{s, lerr}
 		default:
