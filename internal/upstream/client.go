@@ -38,18 +38,15 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          cfg.MaxConns * 2,
-		MaxIdleConnsPerHost:   cfg.MaxConns,
-		MaxConnsPerHost:       cfg.MaxConns,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.ConnectTimeout,
-		ExpectContinueTimeout: time.Second,
-	}
+	// Start from the standard library's transport (proxy from the
+	// environment, HTTP/2, its idle and continue timeouts) and size it to
+	// the poll slots.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	transport.TLSHandshakeTimeout = cfg.ConnectTimeout
+	transport.MaxIdleConns = cfg.MaxConns * 2
+	transport.MaxIdleConnsPerHost = cfg.MaxConns
+	transport.MaxConnsPerHost = cfg.MaxConns
 	return &Client{
 		cfg: cfg,
 		http: &http.Client{

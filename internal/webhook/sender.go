@@ -59,19 +59,17 @@ func NewSender(cfg SenderConfig) *Sender {
 	if cfg.MaxResponseBody <= 0 {
 		cfg.MaxResponseBody = DefaultMaxResponseBody
 	}
-	transport := &http.Transport{
-		Proxy:             nil, // a proxy would dial for us, past the Guard
-		DialContext:       cfg.Guard.DialContext(&net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}),
-		ForceAttemptHTTP2: true,
-		// Enough idle connections that every deliver worker posting to one
-		// busy subscriber reuses one rather than dialling anew.
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: cfg.Timeout,
-		ExpectContinueTimeout: time.Second,
-	}
+	// Start from the standard library's transport (HTTP/2, its idle, TLS
+	// and continue timeouts), without its proxy: a proxy would dial for
+	// us, past the Guard.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.DialContext = cfg.Guard.DialContext(&net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second})
+	transport.ResponseHeaderTimeout = cfg.Timeout
+	// Enough idle connections that every deliver worker posting to one
+	// busy subscriber reuses one rather than dialling anew.
+	transport.MaxIdleConns = 256
+	transport.MaxIdleConnsPerHost = 64
 	return &Sender{
 		cfg: cfg,
 		client: &http.Client{
