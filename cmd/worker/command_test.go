@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/cmdtest"
 	"github.com/pollhook/pollhook/internal/config"
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/version"
 )
@@ -160,9 +160,9 @@ func TestHealthcheckOfARealWorker(t *testing.T) {
 // a wrong argument do to a process.
 func TestStampedBinary(t *testing.T) {
 	t.Parallel()
-	goBin, err := exec.LookPath("go")
+	goBin, err := harness.GoTool()
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "worker")
 	build := exec.Command(goBin, "build", "-o", bin,

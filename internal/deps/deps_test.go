@@ -3,11 +3,11 @@ package deps_test
 import (
 	"bytes"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pollhook/pollhook/internal/harness"
 )
 
 const module = "github.com/pollhook/pollhook"
@@ -73,12 +73,9 @@ var forbidden = []string{
 // goTool returns the go command that runs this test.
 func goTool(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(p); err != nil {
-		t.Fatalf("no go command on PATH or in GOROOT: %v", err)
+	p, err := harness.GoTool()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
 }

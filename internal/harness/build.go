@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,15 +16,25 @@ import (
 // WorkerPackage is the import path of the worker's main package.
 const WorkerPackage = "github.com/pollhook/pollhook/cmd/worker"
 
+// GoTool returns the path of the go command. go test puts its own
+// GOROOT/bin first on PATH, so a test always finds the go that runs it.
+func GoTool() (string, error) {
+	p, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("no go command on PATH: %w", err)
+	}
+	return p, nil
+}
+
 // Build compiles the main package pkg (an import path, or a path relative
 // to the module such as "./cmd/worker") into the directory dir and returns
 // the binary's path. It builds inside the module found with `go env GOMOD`
 // from the current directory, without the caller's GOFLAGS (a test run with
 // -race still gets a production build of the process under test).
 func Build(ctx context.Context, dir, pkg string) (string, error) {
-	goTool, err := exec.LookPath("go")
+	goTool, err := GoTool()
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	out, err := exec.CommandContext(ctx, goTool, "env", "GOMOD").Output()
 	if err != nil {

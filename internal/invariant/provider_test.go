@@ -29,7 +29,6 @@ type tracked struct {
 
 	mu       sync.Mutex
 	n        int // requests received
-	inflight int
 	requests []request
 }
 
@@ -105,7 +104,6 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tr.mu.Lock()
 	idx := tr.n
 	tr.n++
-	tr.inflight++
 	servedTerminal := false
 	for _, q := range tr.requests {
 		servedTerminal = servedTerminal || q.terminal
@@ -135,7 +133,6 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q.end = time.Now()
 	tr.mu.Lock()
-	tr.inflight--
 	tr.requests = append(tr.requests, q)
 	tr.mu.Unlock()
 }
@@ -268,11 +265,4 @@ func (tr *tracked) history() []request {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	return append([]request(nil), tr.requests...)
-}
-
-// open reports whether a request is in flight.
-func (tr *tracked) open() bool {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.inflight > 0
 }

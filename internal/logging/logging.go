@@ -56,7 +56,7 @@ func New(w io.Writer, level slog.Level, format Format) *slog.Logger {
 		}
 	}
 	if format == FormatText {
-		return slog.New(quietHandler{tint.NewHandler(w, &tint.Options{
+		return slog.New(quietHandler{tint.NewTextHandler(w, &tint.Options{
 			Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w), ReplaceAttr: textDuration,
 		})})
 	}
