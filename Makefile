@@ -59,9 +59,13 @@ else
 	@echo "compose-check: neither docker compose nor docker-compose is installed; docker-compose.yml not checked"
 endif
 
+# staticcheck is pinned, fetched through the module proxy on first use.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	test -z "$$(gofmt -l .)"
 	go vet ./...
+	go run $(STATICCHECK) ./...
 
 # Prometheus rules: syntax and unit tests (also run by make test, in ./deploy).
 rules:

@@ -33,11 +33,11 @@ func ValidateExternalID(p Provider, id string) error {
 	switch p {
 	case ProviderFortID:
 		if !IsUUID(id) {
-			return fmt.Errorf("FortID session id %q is not a UUID", clip(id))
+			return fmt.Errorf("fortid session id %q is not a UUID", clip(id))
 		}
 	case ProviderMarksign:
 		if !isToken(id, MarksignTokenMaxLen) {
-			return fmt.Errorf("Marksign session token %q is not 1 to %d letters, digits, '-' or '_'", clip(id), MarksignTokenMaxLen)
+			return fmt.Errorf("marksign session token %q is not 1 to %d letters, digits, '-' or '_'", clip(id), MarksignTokenMaxLen)
 		}
 	default:
 		if !isToken(id, ExternalIDMaxLen) {
