@@ -228,16 +228,10 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 		return nil, err
 	}
 
-	metricsURL := "http://" + proc.addr + "/metrics"
-	h0, err := scrapeHistogram(ctx, metricsURL, "pollhook_poll_lag_seconds")
+	w0, err := sampleScale(ctx, proc, rig.polls.Load)
 	if err != nil {
 		return nil, err
 	}
-	cpu0, err := procCPU(proc.Pid())
-	if err != nil {
-		return nil, err
-	}
-	p0, t0 := rig.polls.Load(), time.Now()
 	profDone := make(chan error, 1)
 	if sc.ProfileDir != "" {
 		go func() {
@@ -249,16 +243,12 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	if err := sleep(ctx, sc.Window); err != nil {
 		return nil, err
 	}
-	h1, err := scrapeHistogram(ctx, metricsURL, "pollhook_poll_lag_seconds")
+	w1, err := sampleScale(ctx, proc, rig.polls.Load)
 	if err != nil {
 		return nil, err
 	}
-	cpu1, err := procCPU(proc.Pid())
-	if err != nil {
-		return nil, err
-	}
-	windowPolls := float64(rig.polls.Load() - p0)
-	step.PollsPerSecond = windowPolls / time.Since(t0).Seconds()
+	windowPolls := float64(w1.polls - w0.polls)
+	step.PollsPerSecond = windowPolls / w1.at.Sub(w0.at).Seconds()
 	if step.RSS, step.PeakRSS, err = proc.memory(); err != nil {
 		return nil, err
 	}
@@ -271,10 +261,10 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	if err := <-profDone; err != nil {
 		return nil, err
 	}
-	lag := h1.sub(h0)
+	lag := w1.lag.sub(w0.lag)
 	if windowPolls > 0 {
 		step.RunsPerPoll = lag.total() / windowPolls
-		step.WorkerCPUMicros = (cpu1 - cpu0) / windowPolls * 1e6
+		step.WorkerCPUMicros = (w1.cpu - w0.cpu) / windowPolls * 1e6
 	}
 	step.LagP50, step.LagP99 = Seconds(lag.quantile(.50)), Seconds(lag.quantile(.99))
 	step.LagUnderTarget = lag.fractionAtMost(sc.LagTarget.Seconds())
@@ -282,6 +272,28 @@ func scaleStep(ctx context.Context, cfg Config, bin, dir string, s int, p *progr
 	// little it polls may be on time.
 	step.Held = step.LagUnderTarget >= 0.99 && step.InFlight == s && step.PollsPerSecond >= 0.9*step.ExpectedPollsPerSecond
 	return step, nil
+}
+
+// scaleSample is one reading, at either end of a ladder step's window, of
+// what the step reports per poll.
+type scaleSample struct {
+	at    time.Time
+	polls int64     // polls the simulator answered
+	lag   histogram // the worker's pollhook_poll_lag_seconds
+	cpu   float64   // the worker's CPU seconds
+}
+
+// sampleScale reads a scaleSample from the worker proc.
+func sampleScale(ctx context.Context, proc *workerProc, polls func() int64) (scaleSample, error) {
+	s := scaleSample{at: time.Now(), polls: polls()}
+	var err error
+	if s.lag, err = scrapeHistogram(ctx, "http://"+proc.addr+"/metrics", "pollhook_poll_lag_seconds"); err != nil {
+		return s, err
+	}
+	if s.cpu, err = procCPU(proc.Pid()); err != nil {
+		return s, err
+	}
+	return s, nil
 }
 
 // saveProfile fetches a CPU profile of the worker over d into path.
