@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -113,32 +114,29 @@ func (r *Reclaimer) Unlock(ctx context.Context) {
 // if its connection was lost), so it never takes its own jobs for a dead
 // worker's.
 func (r *Reclaimer) Run(ctx context.Context) {
-	t := time.NewTicker(r.interval)
-	defer t.Stop()
-	for {
-		if err := r.checkLock(ctx); err != nil && ctx.Err() == nil {
-			r.logger.WarnContext(ctx, "liveness lock lost; taking it again", "error", err)
-			if err := r.Lock(ctx); err != nil && ctx.Err() == nil {
-				r.logger.ErrorContext(ctx, "cannot take the liveness lock; other workers may reclaim this worker's jobs", "error", err)
-			}
+	r.round(ctx)
+	everyTick(ctx, r.interval, func() { r.round(ctx) })
+}
+
+// round is one turn of Run: the lock check, then one reclaim.
+func (r *Reclaimer) round(ctx context.Context) {
+	if err := r.checkLock(ctx); err != nil && ctx.Err() == nil {
+		r.logger.WarnContext(ctx, "liveness lock lost; taking it again", "error", err)
+		if err := r.Lock(ctx); err != nil && ctx.Err() == nil {
+			r.logger.ErrorContext(ctx, "cannot take the liveness lock; other workers may reclaim this worker's jobs", "error", err)
 		}
-		if n, err := r.ReclaimOnce(ctx); err != nil && ctx.Err() == nil {
-			r.logger.WarnContext(ctx, "reclaiming stranded jobs failed; retrying", "error", err)
-		} else if n > 0 {
-			r.logger.InfoContext(ctx, "reclaimed jobs stranded by a dead worker", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	}
+	if n, err := r.ReclaimOnce(ctx); err != nil && ctx.Err() == nil {
+		r.logger.WarnContext(ctx, "reclaiming stranded jobs failed; retrying", "error", err)
+	} else if n > 0 {
+		r.logger.InfoContext(ctx, "reclaimed jobs stranded by a dead worker", "count", n)
 	}
 }
 
 // checkLock reports an error when the lock's connection no longer answers.
 func (r *Reclaimer) checkLock(ctx context.Context) error {
 	if r.conn == nil {
-		return fmt.Errorf("no lock connection")
+		return errors.New("no lock connection")
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
