@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -33,7 +32,7 @@ func TestPromtoolChecksAndTestsRules(t *testing.T) {
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Dir = filepath.Join("prometheus")
+		cmd.Dir = "prometheus"
 		out, err := cmd.CombinedOutput()
 		cancel()
 		if err != nil {

@@ -174,6 +174,10 @@ func (m *Metrics) Delivery(result string, d time.Duration) {
 	m.attemptLatency.WithLabelValues(result).Observe(d.Seconds())
 }
 
+// finishedSucceeded is the final delivery state (webhook.StateSucceeded)
+// whose deliveries feed the latency histogram.
+const finishedSucceeded = "succeeded"
+
 // DeliveryFinished records a delivery reaching a final state (succeeded,
 // failed or paused). For a success, sinceCreated (the delivery's age, that
 // is the time since the session's terminal state) feeds the delivery
@@ -183,7 +187,7 @@ func (m *Metrics) DeliveryFinished(state string, sinceCreated time.Duration) {
 		return
 	}
 	m.finished.WithLabelValues(state).Inc()
-	if state == AttemptSucceeded {
+	if state == finishedSucceeded {
 		m.deliveryLatency.Observe(max(sinceCreated, 0).Seconds())
 	}
 }

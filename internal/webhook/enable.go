@@ -104,8 +104,7 @@ func Enable(ctx context.Context, db DBTX, inserter Inserter, at AtRest, name str
 		}
 		requeued = len(ids)
 		if !wasEnabled {
-			n := len(ids)
-			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberEnabled, event.OperationalData{Subscriber: name, Requeued: &n}); err != nil {
+			if err := Notify(ctx, tx, inserter, at, event.TypeSubscriberEnabled, event.OperationalData{Subscriber: name, Requeued: &requeued}); err != nil {
 				return fmt.Errorf("webhook: enable subscriber %q: %w", name, err)
 			}
 		}

@@ -90,16 +90,6 @@ func (f *fixture) jobs(t *testing.T, deliveryID int64) []jobRow {
 }
 
 // inTx runs fn in a committed transaction.
-func (f *fixture) inTx(t *testing.T, fn func(tx pgx.Tx) error) error {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := f.db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+func (f *fixture) inTx(fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(context.Background(), f.db.Pool, fn)
 }

@@ -27,10 +27,10 @@ func TestMissingIsNotFound(t *testing.T) {
 			return RecordAttempt(ctx, pool, AtRest{}, missing, 1, "https://hooks.example.com/app", Attempt{StatusCode: 200})
 		}},
 		{"Redeliver", func() error {
-			return f.inTx(t, func(tx pgx.Tx) error { return Redeliver(ctx, tx, f.river, missing) })
+			return f.inTx(func(tx pgx.Tx) error { return Redeliver(ctx, tx, f.river, missing) })
 		}},
 		{"ReplayFailed", func() error {
-			return f.inTx(t, func(tx pgx.Tx) error { _, err := ReplayFailed(ctx, tx, f.river, "missing", time.Time{}); return err })
+			return f.inTx(func(tx pgx.Tx) error { _, err := ReplayFailed(ctx, tx, f.river, "missing", time.Time{}); return err })
 		}},
 		{"RotateSecret", func() error { _, err := RotateSecret(ctx, pool, nil, "missing", time.Hour, ""); return err }},
 		{"Enable", func() error { _, err := Enable(ctx, pool, f.river, AtRest{}, "missing"); return err }},

@@ -122,7 +122,7 @@ func TestEnqueueFilterMatchesMatchEvent(t *testing.T) {
 		}
 		et := typ()
 		var id int64
-		err = f.inTx(t, func(tx pgx.Tx) error {
+		err = f.inTx(func(tx pgx.Tx) error {
 			var err error
 			id, err = Enqueue(ctx, tx, f.river, AtRest{}, Event{Subscriber: "app", Type: et, Payload: []byte(`{}`)})
 			return err

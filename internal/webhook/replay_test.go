@@ -20,7 +20,7 @@ func TestRedeliver(t *testing.T) {
 
 	redeliver := func() {
 		t.Helper()
-		if err := f.inTx(t, func(tx pgx.Tx) error { return Redeliver(ctx, tx, f.river, id) }); err != nil {
+		if err := f.inTx(func(tx pgx.Tx) error { return Redeliver(ctx, tx, f.river, id) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,7 +102,7 @@ func TestReplayFailed(t *testing.T) {
 	otherFailed := f.delivery(t, "other", StateFailed, time.Minute)
 
 	var n int
-	err := f.inTx(t, func(tx pgx.Tx) error {
+	err := f.inTx(func(tx pgx.Tx) error {
 		var err error
 		n, err = ReplayFailed(ctx, tx, f.river, "app", time.Now().Add(-24*time.Hour))
 		return err
@@ -129,7 +129,7 @@ func TestReplayFailed(t *testing.T) {
 	}
 
 	// Nothing left to replay.
-	err = f.inTx(t, func(tx pgx.Tx) error {
+	err = f.inTx(func(tx pgx.Tx) error {
 		var err error
 		n, err = ReplayFailed(ctx, tx, f.river, "app", time.Now().Add(-24*time.Hour))
 		return err
