@@ -12,7 +12,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
-	"github.com/pollhook/pollhook/internal/webhook"
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
 // TwoWorkersResult is what two worker processes on one database and schema
@@ -132,10 +132,7 @@ type recorder struct {
 }
 
 func startRecorder() (*recorder, error) {
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		return nil, fmt.Errorf("subscriber secret: %w", err)
-	}
+	secret := whsig.NewSecret()
 	rc, err := harness.NewReceiver(secret)
 	if err != nil {
 		return nil, err

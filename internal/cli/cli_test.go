@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/jackc/pgx/v5"
 	"strings"
 	"testing"
 	"time"
@@ -82,22 +81,11 @@ func (h *harness) run(t *testing.T, args ...string) result {
 	return run(t, h.getenv, args...)
 }
 
-// exec runs SQL on the test schema.
+// exec runs SQL on the test schema as pollhook's own statements do (see
+// testdb.DB.ExecInternal).
 func (h *harness) exec(t *testing.T, sql string, args ...any) {
 	t.Helper()
-	// Fixtures write pollhook's own columns (state, outcome, created_at):
-	// as pollhook's own statements do, they set pollhook.internal, which
-	// the sessions guard of migration 00002 requires for that.
-	err := pgx.BeginFunc(context.Background(), h.db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(context.Background(), `SELECT set_config('pollhook.internal', 'on', true)`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(context.Background(), sql, args...)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("exec %q: %v", sql, err)
-	}
+	h.db.ExecInternal(context.Background(), t, sql, args...)
 }
 
 // scalar reads one value.

@@ -16,8 +16,9 @@ import (
 // WorkerPackage is the import path of the worker's main package.
 const WorkerPackage = "github.com/pollhook/pollhook/cmd/worker"
 
-// GoTool returns the path of the go command. go test puts its own
-// GOROOT/bin first on PATH, so a test always finds the go that runs it.
+// GoTool returns the path of the go command on PATH. go test puts its own
+// GOROOT/bin first on PATH, so a test always finds the go that runs it; the
+// bench, run with go run, needs go on PATH.
 func GoTool() (string, error) {
 	p, err := exec.LookPath("go")
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/testdb"
 	"github.com/pollhook/pollhook/internal/webhook"
+	"github.com/pollhook/pollhook/internal/whsig"
 )
 
 // Worker settings the model depends on.
@@ -338,7 +339,7 @@ func (r *run) leak(line string) string {
 	if _, key, ok := strings.Cut(r.mainKey, ":"); ok && key != "" {
 		secrets = append(secrets, key)
 	}
-	if b64 := strings.TrimPrefix(r.hookSecret, "whsec_"); b64 != "" {
+	if b64 := strings.TrimPrefix(r.hookSecret, whsig.SecretPrefix); b64 != "" {
 		secrets = append(secrets, b64)
 	}
 	for _, s := range secrets {
