@@ -257,10 +257,11 @@ func Load(env Env) (Config, error) {
 	j.FinalPollLead = min(j.FinalPollLead, cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout))
 	c.Upstream = up
 	// POLLHOOK_RESCUE_AFTER (0: derived) is checked against the poll and
-	// delivery timeouts it must not undercut by jobs.DeriveTimeouts.
+	// delivery timeouts it must not undercut by jobs.DeriveTimeouts, with
+	// zero timeouts meaning their defaults, as jobs.NewService reads them.
 	if c.RescueAfter > 0 {
-		upTimeout := cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout)
-		if _, err := jobs.DeriveTimeouts(upTimeout, c.Sender.Timeout, jobs.DefaultJobTimeout, c.RescueAfter); err != nil {
+		if _, err := jobs.DeriveTimeouts(cmp.Or(up.RequestTimeout, upstream.DefaultRequestTimeout),
+			cmp.Or(c.Sender.Timeout, webhook.DefaultTimeout), cmp.Or(c.JobTimeout, jobs.DefaultJobTimeout), c.RescueAfter); err != nil {
 			r.fail("POLLHOOK_RESCUE_AFTER", err)
 		}
 	}

@@ -49,6 +49,25 @@ func TestLoadOverrides(t *testing.T) {
 	}
 }
 
+// TestLoadChecksRescueAfterAsTheServiceDoes: a zero timeout means its
+// default when POLLHOOK_RESCUE_AFTER is checked, as in jobs.NewService, so
+// Load neither refuses what the worker would run nor accepts what it refuses.
+func TestLoadChecksRescueAfterAsTheServiceDoes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env map[string]string
+		ok  bool
+	}{
+		{map[string]string{"POLLHOOK_WEBHOOK_TIMEOUT": "0s", "POLLHOOK_JOB_TIMEOUT": "0s", "POLLHOOK_RESCUE_AFTER": "30s"}, true},
+		{map[string]string{"POLLHOOK_WEBHOOK_TIMEOUT": "0s", "POLLHOOK_RESCUE_AFTER": "19s"}, false},
+		{map[string]string{"POLLHOOK_WEBHOOK_TIMEOUT": "30s", "POLLHOOK_RESCUE_AFTER": "30s"}, false},
+	} {
+		if _, err := Load(Env(tc.env)); (err == nil) != tc.ok {
+			t.Errorf("Load(%v) error = %v, want ok %v", tc.env, err, tc.ok)
+		}
+	}
+}
+
 func TestLoadReportsEveryBadVariable(t *testing.T) {
 	t.Parallel()
 	_, err := Load(Env(map[string]string{
