@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/cmdtest"
+	"github.com/pollhook/pollhook/internal/harness"
 	"github.com/pollhook/pollhook/internal/simulator"
 	"github.com/pollhook/pollhook/internal/version"
 )
@@ -53,26 +53,16 @@ func TestHealthcheck(t *testing.T) {
 	if r := runIn(map[string]string{"SIMULATOR_ADDR": addr}, "healthcheck"); r.Code != 0 || !strings.Contains(r.Stdout, "ok") {
 		t.Errorf("healthcheck of a simulator: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if r := runIn(nil, "-addr", freeAddr(t), "healthcheck"); r.Code != 1 || !strings.Contains(r.Stderr, "not healthy") {
+	if r := runIn(nil, "-addr", harness.MustFreeAddr(t), "healthcheck"); r.Code != 1 || !strings.Contains(r.Stderr, "not healthy") {
 		t.Errorf("healthcheck of nothing: exit %d, want 1\n%s", r.Code, r.Stderr)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // TestProcessServesAndStops runs this test binary as the simulator process:
 // its healthcheck turns 0, and SIGTERM stops it with exit 0.
 func TestProcessServesAndStops(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := harness.MustFreeAddr(t)
 	p := cmdtest.Start(t, "simulator", map[string]string{"SIMULATOR_ADDR": addr})
 	deadline := time.Now().Add(10 * time.Second)
 	for {

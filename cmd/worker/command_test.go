@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,15 +87,6 @@ func TestHealthcheckExitCodes(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return strings.TrimPrefix(srv.URL, "http://")
 	}
-	closed := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		return addr
-	}
 	tests := []struct {
 		name, addr string
 		code       int
@@ -104,7 +94,7 @@ func TestHealthcheckExitCodes(t *testing.T) {
 		{"ready", status(200), 0},
 		{"not ready", status(503), 1},
 		{"redirect is not ready", status(302), 1},
-		{"nothing listening", closed(), 1},
+		{"nothing listening", harness.MustFreeAddr(t), 1},
 		{"random port", "127.0.0.1:0", 2},
 		{"no port", "localhost", 2},
 	}
@@ -120,12 +110,7 @@ func TestHealthcheckExitCodes(t *testing.T) {
 // healthcheck turns 0 once it is ready and 1 after it stopped.
 func TestHealthcheckOfARealWorker(t *testing.T) {
 	tdb := testdb.New(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := harness.MustFreeAddr(t)
 	env := map[string]string{"POLLHOOK_HTTP_ADDR": addr}
 	if code, _, _ := runIn(env, "healthcheck"); code != 1 {
 		t.Fatalf("healthcheck before start: exit %d, want 1", code)

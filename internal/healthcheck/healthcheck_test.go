@@ -3,11 +3,12 @@ package healthcheck
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pollhook/pollhook/internal/harness"
 )
 
 // checkResult fails t unless call returned want or, if wantErr is set, an
@@ -55,12 +56,7 @@ func TestCheck(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String() + "/ok"
-	_ = ln.Close()
+	closed := "http://" + harness.MustFreeAddr(t) + "/ok"
 	tests := []struct{ url, body, err string }{
 		{url: srv.URL + "/ok", body: "ready"},
 		{url: srv.URL + "/down", err: "HTTP 503 database unreachable"},
