@@ -56,7 +56,7 @@ is_default_server() {
 # ensure_dbs creates, through the maintenance URL $1, every database
 # pollhook needs that is missing.
 ensure_dbs() {
-	local url="$1" db
+	local url="$1" db u
 	local dbs=(pollhook test)
 	for u in "${DATABASE_URL:-}" "${TEST_DATABASE_URL:-}"; do
 		[[ -n "$u" ]] && db="$(db_name "$u")" && [[ -n "$db" ]] && dbs+=("$db")
